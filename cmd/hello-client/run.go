@@ -1,0 +1,166 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"syscall"
+	"time"
+
+	"connectrpc.com/connect"
+
+	rpc "github.com/hellorpc/hellorpc/gen/rpc_package"
+	"github.com/hellorpc/hellorpc/gen/rpc_package/rpc_packageconnect"
+	"github.com/hellorpc/hellorpc/internal/cli"
+)
+
+// options are hello-client's settings.
+type options struct {
+	addr     string
+	protocol string
+	encoding string
+	get      bool
+	timeout  time.Duration
+	name     string
+}
+
+var envNames = map[string]string{
+	"addr":     "HELLORPC_CLIENT_ADDR",
+	"protocol": "HELLORPC_CLIENT_PROTOCOL",
+	"timeout":  "HELLORPC_CLIENT_TIMEOUT",
+}
+
+// run calls SayHello once and prints the reply to stdout. Any failure is
+// returned as one error that says what failed.
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	opts, err := parseOptions(args, getenv, stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	client, err := newClient(opts)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(ctx, opts.timeout)
+	defer cancel()
+	reply, err := client.SayHello(ctx, &rpc.HelloRequest{Name: opts.name})
+	if err != nil {
+		return describe(err, opts)
+	}
+	fmt.Fprintln(stdout, "hello client received: "+reply.GetMessage())
+	return nil
+}
+
+func parseOptions(args []string, getenv func(string) string, stderr io.Writer) (options, error) {
+	var opts options
+	fs := flag.NewFlagSet("hello-client", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&opts.addr, "addr", "http://localhost:50000", "server `URL`")
+	fs.StringVar(&opts.protocol, "protocol", "grpc", "`protocol`: grpc (over h2c), grpcweb or connect (over HTTP/1.1)")
+	fs.StringVar(&opts.encoding, "encoding", "proto", "message `encoding`: proto or json")
+	fs.BoolVar(&opts.get, "get", false, "use HTTP GET (Connect protocol only)")
+	fs.DurationVar(&opts.timeout, "timeout", 10*time.Second, "give up after this long")
+	fs.Usage = func() {
+		fmt.Fprintln(fs.Output(), "Usage: hello-client [flags] [NAME]\n\nFlags:")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return opts, err
+	}
+	if err := cli.ApplyEnv(fs, envNames, getenv); err != nil {
+		return opts, err
+	}
+	switch fs.NArg() {
+	case 0:
+		opts.name = "eric"
+	case 1:
+		opts.name = fs.Arg(0)
+	default:
+		return opts, fmt.Errorf("expected at most one NAME, got %d arguments %q", fs.NArg(), fs.Args())
+	}
+	switch opts.protocol {
+	case "grpc", "grpcweb", "connect":
+	default:
+		return opts, fmt.Errorf("unknown -protocol %q: use grpc, grpcweb or connect", opts.protocol)
+	}
+	if opts.encoding != "proto" && opts.encoding != "json" {
+		return opts, fmt.Errorf("unknown -encoding %q: use proto or json", opts.encoding)
+	}
+	if opts.get && opts.protocol != "connect" {
+		return opts, fmt.Errorf("-get works only with -protocol connect, not %q", opts.protocol)
+	}
+	if u, err := url.Parse(opts.addr); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return opts, fmt.Errorf("invalid -addr %q: want a URL such as http://localhost:50000", opts.addr)
+	}
+	if opts.timeout <= 0 {
+		return opts, fmt.Errorf("invalid -timeout %s: must be positive", opts.timeout)
+	}
+	return opts, nil
+}
+
+// newClient builds the generated client for the chosen protocol and encoding.
+func newClient(opts options) (rpc_packageconnect.HelloWorldServiceClient, error) {
+	var clientOpts []connect.ClientOption
+	switch opts.protocol {
+	case "grpc":
+		clientOpts = append(clientOpts, connect.WithGRPC())
+	case "grpcweb":
+		clientOpts = append(clientOpts, connect.WithGRPCWeb())
+	}
+	if opts.encoding == "json" {
+		clientOpts = append(clientOpts, connect.WithProtoJSON())
+	}
+	if opts.get {
+		clientOpts = append(clientOpts, connect.WithHTTPGet())
+	}
+	return rpc_packageconnect.NewHelloWorldServiceClient(httpClient(opts.protocol == "grpc"), opts.addr, clientOpts...), nil
+}
+
+// httpClient returns a client speaking HTTP/1.1, or HTTP/2 with prior
+// knowledge (h2c) when h2c is true. Both also do HTTPS.
+func httpClient(h2c bool) *http.Client {
+	protocols := new(http.Protocols)
+	if h2c {
+		protocols.SetUnencryptedHTTP2(true)
+		protocols.SetHTTP2(true)
+	} else {
+		protocols.SetHTTP1(true)
+		protocols.SetHTTP2(true)
+	}
+	return &http.Client{Transport: &http.Transport{
+		Protocols:         protocols,
+		ForceAttemptHTTP2: true,
+	}}
+}
+
+// describe turns a failed call into one line that says what went wrong.
+func describe(err error, opts options) error {
+	var opErr *net.OpError
+	switch {
+	case errors.Is(err, syscall.ECONNREFUSED):
+		return fmt.Errorf("cannot connect to %s: connection refused (is hello-server running there?)", opts.addr)
+	case connect.CodeOf(err) == connect.CodeDeadlineExceeded || errors.Is(err, context.DeadlineExceeded):
+		return fmt.Errorf("SayHello(%q) to %s: no reply within %s", opts.name, opts.addr, opts.timeout)
+	case errors.As(err, &opErr):
+		return fmt.Errorf("cannot reach %s: %v", opts.addr, opErr)
+	}
+	return fmt.Errorf("SayHello(%q) to %s over %s: %s: %s", opts.name, opts.addr, opts.protocol,
+		connect.CodeOf(err), errorMessage(err))
+}
+
+// errorMessage returns the server's message for err, without the code prefix.
+func errorMessage(err error) string {
+	var connectErr *connect.Error
+	if errors.As(err, &connectErr) {
+		return connectErr.Message()
+	}
+	return err.Error()
+}

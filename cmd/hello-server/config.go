@@ -1,0 +1,70 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+
+	"github.com/hellorpc/hellorpc/internal/cli"
+	"github.com/hellorpc/hellorpc/internal/server"
+)
+
+// envNames maps each flag to the environment variable it falls back to.
+var envNames = map[string]string{
+	"addr":                "HELLORPC_ADDR",
+	"cors-origins":        "HELLORPC_CORS_ORIGINS",
+	"log-level":           "HELLORPC_LOG_LEVEL",
+	"read-header-timeout": "HELLORPC_READ_HEADER_TIMEOUT",
+	"idle-timeout":        "HELLORPC_IDLE_TIMEOUT",
+	"max-header-bytes":    "HELLORPC_MAX_HEADER_BYTES",
+	"max-message-bytes":   "HELLORPC_MAX_MESSAGE_BYTES",
+	"shutdown-timeout":    "HELLORPC_SHUTDOWN_TIMEOUT",
+}
+
+// parseConfig reads the server's configuration from args and the environment.
+func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (server.Config, slog.Level, error) {
+	var (
+		cfg     server.Config
+		origins string
+		level   slog.Level
+	)
+	fs := flag.NewFlagSet("hello-server", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&cfg.Addr, "addr", server.DefaultAddr, "`address` to listen on (host:port)")
+	fs.StringVar(&origins, "cors-origins", "", "comma-separated `origins` allowed to call from browsers cross-origin; \"*\" allows any (default none: same-origin only)")
+	fs.TextVar(&level, "log-level", slog.LevelInfo, "log `level`: debug, info, warn or error")
+	fs.DurationVar(&cfg.ReadHeaderTimeout, "read-header-timeout", server.DefaultReadHeaderTimeout, "time allowed to read request headers")
+	fs.DurationVar(&cfg.IdleTimeout, "idle-timeout", server.DefaultIdleTimeout, "close keep-alive connections idle this long")
+	fs.IntVar(&cfg.MaxHeaderBytes, "max-header-bytes", server.DefaultMaxHeaderBytes, "maximum size of request headers in `bytes`")
+	fs.IntVar(&cfg.MaxMessageBytes, "max-message-bytes", server.DefaultMaxMessageBytes, "maximum size of one request message in `bytes`, after decompression")
+	fs.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", server.DefaultShutdownTimeout, "time allowed for in-flight calls to finish on shutdown")
+	fs.Usage = func() {
+		fmt.Fprintln(fs.Output(), "Usage: hello-server [flags]\n\nFlags (each falls back to the environment variable named in brackets):")
+		fs.VisitAll(func(f *flag.Flag) { f.Usage += " [" + envNames[f.Name] + "]" })
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return cfg, level, err
+	}
+	if fs.NArg() > 0 {
+		return cfg, level, fmt.Errorf("unexpected arguments %q: hello-server takes only flags", fs.Args())
+	}
+	if err := cli.ApplyEnv(fs, envNames, getenv); err != nil {
+		return cfg, level, err
+	}
+	for o := range strings.SplitSeq(origins, ",") {
+		if o = strings.TrimSpace(o); o != "" {
+			cfg.CORSOrigins = append(cfg.CORSOrigins, o)
+		}
+	}
+	if cfg.ReadHeaderTimeout <= 0 || cfg.IdleTimeout <= 0 || cfg.ShutdownTimeout <= 0 {
+		return cfg, level, errors.New("timeouts must be positive")
+	}
+	if cfg.MaxHeaderBytes <= 0 || cfg.MaxMessageBytes <= 0 {
+		return cfg, level, errors.New("size limits must be positive")
+	}
+	return cfg, level, nil
+}

@@ -1,0 +1,141 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hellorpc/hellorpc/internal/assert"
+	"github.com/hellorpc/hellorpc/internal/testenv"
+)
+
+// started is a hello-server started by run in the test's process.
+type started struct {
+	addr   string // host:port
+	url    string // http://host:port
+	cancel context.CancelFunc
+	done   chan error
+}
+
+// startRun calls run with args (plus -addr 127.0.0.1:0), reads the address it
+// listens on from its first line of output, and waits until health answers.
+func startRun(t *testing.T, args ...string) *started {
+	t.Helper()
+	ctx, cancel := context.WithCancel(t.Context())
+	stdoutR, stdoutW := io.Pipe()
+	s := &started{cancel: cancel, done: make(chan error, 1)}
+	getenv := func(string) string { return "" }
+	go func() {
+		s.done <- run(ctx, append([]string{"-addr", "127.0.0.1:0"}, args...), getenv, stdoutW, io.Discard)
+		stdoutW.Close()
+	}()
+	line, err := bufio.NewReader(stdoutR).ReadString('\n')
+	assert.NoError(t, err, "read the first line of output")
+	go io.Copy(io.Discard, stdoutR)
+	fields := strings.Fields(line)
+	assert.True(t, len(fields) > 3 && fields[1] == "listening", "first line names the address: "+line)
+	s.addr = fields[3]
+	s.url = "http://" + s.addr
+	t.Cleanup(func() {
+		cancel()
+		<-s.done
+	})
+	waitHealthy(t, s.url)
+	return s
+}
+
+// waitHealthy polls the health check until it answers SERVING.
+func waitHealthy(t *testing.T, url string) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		res, err := http.Post(url+"/grpc.health.v1.Health/Check", "application/json", strings.NewReader("{}"))
+		if err == nil {
+			body, _ := io.ReadAll(res.Body)
+			res.Body.Close()
+			if strings.Contains(string(body), "SERVING") {
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("server at %s not healthy within 10s (last error: %v)", url, err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func TestRunServesAndStopsOnCancel(t *testing.T) {
+	s := startRun(t)
+	res, err := http.Post(s.url+"/rpc_package.HelloWorldService/SayHello", "application/json", strings.NewReader(`{"name":"eric"}`))
+	assert.NoError(t, err, "SayHello")
+	body, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	assert.Equal(t, string(body), `{"message":"Hello, eric!"}`, "reply")
+
+	s.cancel()
+	select {
+	case err := <-s.done:
+		assert.NoError(t, err, "run after cancel")
+		s.done <- err // for the cleanup
+	case <-time.After(10 * time.Second):
+		t.Fatal("run did not return within 10s of its context being cancelled")
+	}
+	_, err = net.DialTimeout("tcp", s.addr, time.Second)
+	assert.Error(t, err, "dial after shutdown")
+}
+
+func TestRunReportsPortInUse(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	assert.NoError(t, err, "listen")
+	defer ln.Close()
+	err = run(t.Context(), []string{"-addr", ln.Addr().String()}, func(string) string { return "" }, io.Discard, io.Discard)
+	assert.Error(t, err, "run on a taken port")
+	assert.Contains(t, err.Error(), "listen on "+ln.Addr().String(), "error")
+	assert.Contains(t, err.Error(), "address already in use", "error")
+}
+
+func TestRunRejectsBadConfig(t *testing.T) {
+	getenv := func(name string) string {
+		if name == "HELLORPC_IDLE_TIMEOUT" {
+			return "soon"
+		}
+		return ""
+	}
+	err := run(t.Context(), nil, getenv, io.Discard, io.Discard)
+	assert.Error(t, err, "run with a bad environment variable")
+	assert.Contains(t, err.Error(), `HELLORPC_IDLE_TIMEOUT="soon"`, "error")
+
+	err = run(t.Context(), []string{"-log-level", "loud"}, func(string) string { return "" }, io.Discard, io.Discard)
+	assert.Error(t, err, "run with a bad flag")
+}
+
+// TestTutorialPythonClient runs the gRPC Python tutorial's client, unchanged
+// but for its target, against the real server.
+func TestTutorialPythonClient(t *testing.T) {
+	python := testenv.Python(t)
+	s := startRun(t)
+	root, err := filepath.Abs("../..")
+	assert.NoError(t, err, "project root")
+	stubs := t.TempDir()
+	out, err := exec.Command(python, "-m", "grpc_tools.protoc",
+		"-I", filepath.Join(root, "proto", "rpc_package"),
+		"--python_out="+stubs, "--grpc_python_out="+stubs,
+		filepath.Join(root, "proto", "rpc_package", "helloworld.proto")).CombinedOutput()
+	assert.NoError(t, err, "generate Python stubs: "+string(out))
+
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, python, filepath.Join(root, "cmd", "hello-client", "python", "greeter_client.py"), s.addr)
+	cmd.Env = append(os.Environ(), "PYTHONPATH="+stubs)
+	out, err = cmd.CombinedOutput()
+	assert.NoError(t, err, "Python client: "+string(out))
+	assert.Equal(t, string(out), "hello client received: Hello, eric!\n", "Python client output")
+}

@@ -1,0 +1,88 @@
+// Package server assembles hellorpc: NewHandler returns the one http.Handler
+// that serves every route (the greeting service in gRPC, gRPC-Web and Connect,
+// health, reflection and the web page), and NewHTTPServer the http.Server that
+// speaks HTTP/1.1 and unencrypted HTTP/2 (h2c) on one port.
+//
+// h2c comes from net/http itself (http.Server.Protocols and HTTP2Config), not
+// from golang.org/x/net/http2, whose server and h2c packages are deprecated.
+package server
+
+import (
+	"log/slog"
+	"time"
+)
+
+// Config holds the settings of the handler and the HTTP server. The zero value
+// is valid: every field documents the default it stands for.
+type Config struct {
+	// Addr is the TCP address to listen on. Default ":50000", the tutorial's port.
+	Addr string
+
+	// CORSOrigins lists the origins that browsers may call from, such as
+	// "https://app.example.com". "*" allows any origin and is honoured only
+	// when given explicitly. Default none: same-origin calls only.
+	CORSOrigins []string
+
+	// ReadHeaderTimeout bounds the time to read a request's headers.
+	// Default 10s.
+	ReadHeaderTimeout time.Duration
+
+	// IdleTimeout closes keep-alive connections idle this long. Default 2m.
+	IdleTimeout time.Duration
+
+	// MaxHeaderBytes caps the size of request headers. Default 64 KiB.
+	MaxHeaderBytes int
+
+	// MaxMessageBytes caps the size of one request message after
+	// decompression. Default 1 MiB.
+	MaxMessageBytes int
+
+	// CompressMinBytes is the smallest reply that is compressed when the
+	// client accepts it. Default 1 KiB: tiny replies are never gzipped.
+	CompressMinBytes int
+
+	// MaxConcurrentStreams caps the HTTP/2 streams open at once on one
+	// connection. Default 250.
+	MaxConcurrentStreams int
+
+	// ShutdownTimeout bounds the graceful drain on shutdown. Default 10s.
+	ShutdownTimeout time.Duration
+
+	// Logger receives the server's logs. Default: discard.
+	Logger *slog.Logger
+}
+
+// Defaults of Config, applied by withDefaults to zero fields.
+const (
+	DefaultAddr                 = ":50000"
+	DefaultReadHeaderTimeout    = 10 * time.Second
+	DefaultIdleTimeout          = 2 * time.Minute
+	DefaultMaxHeaderBytes       = 64 << 10
+	DefaultMaxMessageBytes      = 1 << 20
+	DefaultCompressMinBytes     = 1 << 10
+	DefaultMaxConcurrentStreams = 250
+	DefaultShutdownTimeout      = 10 * time.Second
+)
+
+// WithDefaults returns c with every zero field set to its default.
+func (c Config) WithDefaults() Config {
+	setDefault(&c.Addr, DefaultAddr)
+	setDefault(&c.ReadHeaderTimeout, DefaultReadHeaderTimeout)
+	setDefault(&c.IdleTimeout, DefaultIdleTimeout)
+	setDefault(&c.MaxHeaderBytes, DefaultMaxHeaderBytes)
+	setDefault(&c.MaxMessageBytes, DefaultMaxMessageBytes)
+	setDefault(&c.CompressMinBytes, DefaultCompressMinBytes)
+	setDefault(&c.MaxConcurrentStreams, DefaultMaxConcurrentStreams)
+	setDefault(&c.ShutdownTimeout, DefaultShutdownTimeout)
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	return c
+}
+
+func setDefault[T comparable](field *T, value T) {
+	var zero T
+	if *field == zero {
+		*field = value
+	}
+}

@@ -1,0 +1,104 @@
+// Package web serves hellorpc's browser page: the static files under
+// static/, embedded into the binary so that the server needs no files on disk
+// and no npm at run time.
+//
+// Handler answers GET and HEAD only, from a table built once at start: a path
+// is looked up in that table and never touches a file system, so no path,
+// however encoded, reaches anything outside static/. Every file carries a
+// strong ETag (a hash of its content) and "Cache-Control: no-cache", so
+// browsers revalidate cheaply and never run a stale bundle.
+package web
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"embed"
+	"encoding/hex"
+	"io/fs"
+	"net/http"
+	"path"
+	"strings"
+	"time"
+)
+
+//go:embed static
+var static embed.FS
+
+// contentTypes maps file extensions to Content-Types. It is fixed here rather
+// than read from the machine's mime.types, which differ between systems.
+var contentTypes = map[string]string{
+	".html": "text/html; charset=utf-8",
+	".js":   "text/javascript; charset=utf-8",
+	".css":  "text/css; charset=utf-8",
+	".svg":  "image/svg+xml",
+	".png":  "image/png",
+	".ico":  "image/x-icon",
+	".json": "application/json",
+	".txt":  "text/plain; charset=utf-8",
+}
+
+// file is one embedded file, ready to serve.
+type file struct {
+	body        []byte
+	etag        string
+	contentType string
+}
+
+// Handler returns the http.Handler that serves the embedded page at "/" and
+// its assets by name. Unknown paths get 404 (so a gRPC call to an unknown
+// service reads as unimplemented); methods other than GET and HEAD get 405.
+func Handler() http.Handler {
+	files := load()
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		name := strings.TrimPrefix(r.URL.Path, "/")
+		if name == "" {
+			name = "index.html"
+		}
+		f, ok := files[name]
+		if !ok {
+			http.NotFound(w, r)
+			return
+		}
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			w.Header().Set("Allow", "GET, HEAD")
+			http.Error(w, "method "+r.Method+" not allowed: the page is read with GET", http.StatusMethodNotAllowed)
+			return
+		}
+		h := w.Header()
+		h.Set("Content-Type", f.contentType)
+		h.Set("Cache-Control", "no-cache")
+		h.Set("ETag", f.etag)
+		h.Set("X-Content-Type-Options", "nosniff")
+		http.ServeContent(w, r, name, time.Time{}, bytes.NewReader(f.body))
+	})
+}
+
+// load reads every embedded file into a table keyed by its path below static/.
+func load() map[string]file {
+	files := make(map[string]file)
+	err := fs.WalkDir(static, "static", func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		body, err := static.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		sum := sha256.Sum256(body)
+		ctype, ok := contentTypes[path.Ext(p)]
+		if !ok {
+			ctype = "application/octet-stream"
+		}
+		files[strings.TrimPrefix(p, "static/")] = file{
+			body:        body,
+			etag:        `"` + hex.EncodeToString(sum[:12]) + `"`,
+			contentType: ctype,
+		}
+		return nil
+	})
+	if err != nil {
+		// The files are compiled in: failing to read them is a build defect.
+		panic("web: reading embedded files: " + err.Error())
+	}
+	return files
+}
