@@ -6,11 +6,13 @@
 // is looked up in that table and never touches a file system, so no path,
 // however encoded, reaches anything outside static/. Every file carries a
 // strong ETag (a hash of its content) and "Cache-Control: no-cache", so
-// browsers revalidate cheaply and never run a stale bundle.
+// browsers revalidate cheaply and never run a stale bundle. Text files are
+// gzipped once at start and sent so to clients that accept gzip.
 package web
 
 import (
 	"bytes"
+	"compress/gzip"
 	"crypto/sha256"
 	"embed"
 	"encoding/hex"
@@ -42,6 +44,7 @@ type file struct {
 	body        []byte
 	etag        string
 	contentType string
+	gzipped     []byte // body compressed, or nil when that does not pay
 }
 
 // Handler returns the http.Handler that serves the embedded page at "/" and
@@ -67,9 +70,17 @@ func Handler() http.Handler {
 		h := w.Header()
 		h.Set("Content-Type", f.contentType)
 		h.Set("Cache-Control", "no-cache")
-		h.Set("ETag", f.etag)
 		h.Set("X-Content-Type-Options", "nosniff")
-		http.ServeContent(w, r, name, time.Time{}, bytes.NewReader(f.body))
+		body, etag := f.body, f.etag
+		if f.gzipped != nil {
+			h.Set("Vary", "Accept-Encoding")
+			if acceptsGzip(r) {
+				body, etag = f.gzipped, strings.TrimSuffix(f.etag, `"`)+`-gzip"`
+				h.Set("Content-Encoding", "gzip")
+			}
+		}
+		h.Set("ETag", etag)
+		http.ServeContent(w, r, name, time.Time{}, bytes.NewReader(body))
 	})
 }
 
@@ -93,6 +104,7 @@ func load() map[string]file {
 			body:        body,
 			etag:        `"` + hex.EncodeToString(sum[:12]) + `"`,
 			contentType: ctype,
+			gzipped:     compress(body),
 		}
 		return nil
 	})
@@ -101,4 +113,29 @@ func load() map[string]file {
 		panic("web: reading embedded files: " + err.Error())
 	}
 	return files
+}
+
+// compress returns body gzipped, or nil when that saves less than a tenth.
+func compress(body []byte) []byte {
+	var buf bytes.Buffer
+	zw, _ := gzip.NewWriterLevel(&buf, gzip.BestCompression)
+	_, _ = zw.Write(body)
+	_ = zw.Close()
+	if buf.Len() > len(body)*9/10 {
+		return nil
+	}
+	return buf.Bytes()
+}
+
+// acceptsGzip reports whether the request's Accept-Encoding lists gzip
+// without refusing it (q=0).
+func acceptsGzip(r *http.Request) bool {
+	for _, part := range strings.Split(r.Header.Get("Accept-Encoding"), ",") {
+		coding, params, _ := strings.Cut(strings.TrimSpace(part), ";")
+		if strings.EqualFold(strings.TrimSpace(coding), "gzip") {
+			q := strings.ReplaceAll(params, " ", "")
+			return q != "q=0" && q != "q=0.0" && q != "q=0.00" && q != "q=0.000"
+		}
+	}
+	return false
 }

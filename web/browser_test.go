@@ -1,0 +1,155 @@
+package web_test
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
+
+	"github.com/hellorpc/hellorpc/internal/assert"
+	"github.com/hellorpc/hellorpc/internal/browsertest"
+	"github.com/hellorpc/hellorpc/internal/server"
+	"github.com/hellorpc/hellorpc/internal/server/servertest"
+)
+
+// ScreenshotDirVar names a directory where the browser test saves its
+// screenshot of the page; by default it goes to the test's temp dir.
+const ScreenshotDirVar = "HELLORPC_SCREENSHOT_DIR"
+
+// wantContentType is the response Content-Type each protocol choice must show.
+var wantContentType = map[string]string{
+	"connect-json":   "application/json",
+	"connect-binary": "application/proto",
+	"connect-get":    "application/json",
+	"grpcweb-binary": "application/grpc-web+proto",
+	"grpcweb-json":   "application/grpc-web+json",
+}
+
+// outcome is what the page shows after a call.
+type outcome struct {
+	State       string `json:"state"`
+	Reply       string `json:"reply"`
+	Protocol    string `json:"protocol"`
+	ContentType string `json:"contentType"`
+	RoundTrip   string `json:"roundTrip"`
+}
+
+// call opens pageURL, picks protocol, types name, presses Enter and waits for
+// the page to show the outcome.
+func call(t *testing.T, ctx context.Context, pageURL, protocol, name string) outcome {
+	t.Helper()
+	browsertest.Do(t, ctx, 20*time.Second,
+		chromedp.Navigate(pageURL),
+		chromedp.WaitVisible(chromedp.ID("send")),
+		chromedp.SetValue(chromedp.ID("protocol"), protocol),
+		chromedp.Evaluate[chromedp.Void](`document.getElementById("name").value = ""`),
+		chromedp.SendKeys(chromedp.ID("name"), name+kb.Enter),
+	)
+	ctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+	defer cancel()
+	got, err := chromedp.Run(ctx, chromedp.Poll[outcome](`(() => {
+		const state = document.getElementById("result").dataset.state;
+		if (state !== "ok" && state !== "error") return null;
+		const text = (id) => document.getElementById(id).textContent;
+		return {state, reply: text("reply"), protocol: text("protocol-used"),
+			contentType: text("content-type"), roundTrip: text("round-trip")};
+	})()`))
+	assert.NoError(t, err, "wait for the outcome of "+protocol)
+	return got
+}
+
+func TestPageSameOrigin(t *testing.T) {
+	ctx := browsertest.New(t)
+	srv := servertest.Start(t, server.Config{})
+	for protocol, contentType := range wantContentType {
+		t.Run(protocol, func(t *testing.T) {
+			got := call(t, ctx, srv.URL+"/", protocol, "eric")
+			assert.Equal(t, got.State, "ok", "state (reply: "+got.Reply+")")
+			assert.Equal(t, got.Reply, "Hello, eric!", "reply")
+			assert.Equal(t, got.ContentType, contentType, "Content-Type shown")
+			assert.Contains(t, got.RoundTrip, " ms", "round trip shown")
+			assert.Equal(t, srv.LastRequest().ContentType, requestContentType(protocol), "Content-Type the server saw")
+
+			got = call(t, ctx, srv.URL+"/", protocol, "")
+			assert.Equal(t, got.State, "error", "state for an empty name")
+			assert.Equal(t, got.Reply, "Invalid argument: invalid name: name must not be empty", "error shown")
+
+			got = call(t, ctx, srv.URL+"/", protocol, strings.Repeat("x", 101))
+			assert.Equal(t, got.Reply, "Invalid argument: invalid name: name must be at most 100 characters, got 101", "error shown for a long name")
+		})
+	}
+
+	got := call(t, ctx, srv.URL+"/", "connect-json", "eric")
+	assert.Equal(t, got.Reply, "Hello, eric!", "reply before the screenshot")
+	shot, err := chromedp.Run(ctx, chromedp.FullScreenshot(100)) // quality 100: PNG
+	assert.NoError(t, err, "screenshot")
+	dir := os.Getenv(ScreenshotDirVar)
+	if dir == "" {
+		dir = t.TempDir()
+	}
+	path := filepath.Join(dir, "page.png")
+	assert.NoError(t, os.WriteFile(path, shot, 0o644), "save screenshot")
+	t.Logf("screenshot of the page after a successful call: %s", path)
+}
+
+// requestContentType is the request Content-Type each protocol choice sends.
+func requestContentType(protocol string) string {
+	if protocol == "connect-get" {
+		return ""
+	}
+	return wantContentType[protocol]
+}
+
+func TestPageCrossOrigin(t *testing.T) {
+	ctx := browsertest.New(t)
+	page := servertest.Start(t, server.Config{})
+	allowing := servertest.Start(t, server.Config{CORSOrigins: []string{page.URL}})
+	refusing := servertest.Start(t, server.Config{CORSOrigins: []string{"http://elsewhere.example"}})
+	assert.True(t, page.URL != allowing.URL, "page and API are on different origins")
+
+	for protocol, contentType := range wantContentType {
+		t.Run(protocol, func(t *testing.T) {
+			got := call(t, ctx, page.URL+"/?api="+url.QueryEscape(allowing.URL), protocol, "eric")
+			assert.Equal(t, got.State, "ok", "state with the origin allowed (reply: "+got.Reply+")")
+			assert.Equal(t, got.Reply, "Hello, eric!", "reply")
+			assert.Equal(t, got.ContentType, contentType, "Content-Type shown")
+			assert.Equal(t, allowing.LastRequest().ContentType, requestContentType(protocol), "Content-Type the API saw")
+
+			got = call(t, ctx, page.URL+"/?api="+url.QueryEscape(refusing.URL), protocol, "eric")
+			assert.Equal(t, got.State, "error", "state with the origin not allowed")
+			assert.Contains(t, got.Reply, "Network or CORS failure", "error shown")
+		})
+	}
+}
+
+func TestPageTimeout(t *testing.T) {
+	ctx := browsertest.New(t)
+	page := servertest.Start(t, server.Config{})
+	stall := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Access-Control-Allow-Origin", "*")
+		if r.Method == http.MethodOptions {
+			w.Header().Set("Access-Control-Allow-Methods", "POST, GET")
+			w.Header().Set("Access-Control-Allow-Headers", "*")
+			w.WriteHeader(http.StatusNoContent)
+			return
+		}
+		_, _ = io.Copy(io.Discard, r.Body) // then net/http notices the client leave
+		select {                           // never answers in time
+		case <-r.Context().Done():
+		case <-time.After(10 * time.Second):
+		}
+	}))
+	defer stall.Close()
+	got := call(t, ctx, page.URL+"/?timeout=300&api="+url.QueryEscape(stall.URL), "connect-json", "eric")
+	assert.Equal(t, got.State, "error", "state")
+	assert.Equal(t, got.Reply, "Timed out: no reply within 300 ms.", "error shown")
+}
