@@ -1,13 +1,14 @@
-// Command hello-client calls rpc_package.HelloWorldService.SayHello: the Go
+// Command hello-client calls the RPCs of rpc_package.HelloWorldService: the Go
 // counterpart of the gRPC Python tutorial's client.
 //
 // Usage:
 //
-//	hello-client [-addr URL] [-protocol grpc|grpcweb|connect] [-encoding proto|json] [-get] [NAME]
+//	hello-client [-addr URL] [-protocol grpc|grpcweb|connect] [-encoding proto|json] [-get]
+//		[-rpc say-hello|lots-of-replies|lots-of-greetings|bidi-hello] [NAME...]
 //
-// It prints "hello client received: Hello, NAME!" (NAME defaults to eric). gRPC
-// goes over h2c (HTTP/2 with prior knowledge); gRPC-Web and Connect over
-// HTTP/1.1, as a browser without TLS would.
+// It prints "hello client received: <reply>" for every reply, as it arrives
+// (NAME defaults to eric). gRPC and bidi-hello go over h2c (HTTP/2 with prior
+// knowledge); the rest over HTTP/1.1, as a browser without TLS would.
 package main
 
 import (

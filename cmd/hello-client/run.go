@@ -14,7 +14,6 @@ import (
 
 	"connectrpc.com/connect"
 
-	rpc "github.com/hellorpc/hellorpc/gen/rpc_package"
 	"github.com/hellorpc/hellorpc/gen/rpc_package/rpc_packageconnect"
 	"github.com/hellorpc/hellorpc/internal/cli"
 )
@@ -24,9 +23,18 @@ type options struct {
 	addr     string
 	protocol string
 	encoding string
+	rpc      string
 	get      bool
 	timeout  time.Duration
-	name     string
+	names    []string
+}
+
+// rpcs maps each -rpc value to the call that makes it.
+var rpcs = map[string]func(context.Context, rpc_packageconnect.HelloWorldServiceClient, []string, func(string)) error{
+	"say-hello":         sayHello,
+	"lots-of-replies":   lotsOfReplies,
+	"lots-of-greetings": lotsOfGreetings,
+	"bidi-hello":        bidiHello,
 }
 
 var envNames = map[string]string{
@@ -51,11 +59,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	ctx, cancel := context.WithTimeout(ctx, opts.timeout)
 	defer cancel()
-	reply, err := client.SayHello(ctx, &rpc.HelloRequest{Name: opts.name})
-	if err != nil {
+	print := func(message string) { fmt.Fprintln(stdout, "hello client received: "+message) }
+	if err := rpcs[opts.rpc](ctx, client, opts.names, print); err != nil {
 		return describe(err, opts)
 	}
-	fmt.Fprintln(stdout, "hello client received: "+reply.GetMessage())
 	return nil
 }
 
@@ -66,10 +73,12 @@ func parseOptions(args []string, getenv func(string) string, stderr io.Writer) (
 	fs.StringVar(&opts.addr, "addr", "http://localhost:50000", "server `URL`")
 	fs.StringVar(&opts.protocol, "protocol", "grpc", "`protocol`: grpc (over h2c), grpcweb or connect (over HTTP/1.1)")
 	fs.StringVar(&opts.encoding, "encoding", "proto", "message `encoding`: proto or json")
-	fs.BoolVar(&opts.get, "get", false, "use HTTP GET (Connect protocol only)")
+	fs.StringVar(&opts.rpc, "rpc", "say-hello", "`RPC` to call: say-hello, lots-of-replies, lots-of-greetings or bidi-hello")
+	fs.BoolVar(&opts.get, "get", false, "use HTTP GET (Connect protocol and say-hello only)")
 	fs.DurationVar(&opts.timeout, "timeout", 10*time.Second, "give up after this long")
 	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "Usage: hello-client [flags] [NAME]\n\nFlags:")
+		fmt.Fprintln(fs.Output(), "Usage: hello-client [flags] [NAME...]\n\n"+
+			"NAME defaults to eric; lots-of-greetings and bidi-hello take several.\n\nFlags:")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -78,13 +87,15 @@ func parseOptions(args []string, getenv func(string) string, stderr io.Writer) (
 	if err := cli.ApplyEnv(fs, envNames, getenv); err != nil {
 		return opts, err
 	}
-	switch fs.NArg() {
-	case 0:
-		opts.name = "eric"
-	case 1:
-		opts.name = fs.Arg(0)
-	default:
-		return opts, fmt.Errorf("expected at most one NAME, got %d arguments %q", fs.NArg(), fs.Args())
+	if _, ok := rpcs[opts.rpc]; !ok {
+		return opts, fmt.Errorf("unknown -rpc %q: use say-hello, lots-of-replies, lots-of-greetings or bidi-hello", opts.rpc)
+	}
+	opts.names = fs.Args()
+	if len(opts.names) == 0 {
+		opts.names = []string{"eric"}
+	}
+	if len(opts.names) > 1 && (opts.rpc == "say-hello" || opts.rpc == "lots-of-replies") {
+		return opts, fmt.Errorf("-rpc %s takes one NAME, got %d: %q", opts.rpc, len(opts.names), opts.names)
 	}
 	switch opts.protocol {
 	case "grpc", "grpcweb", "connect":
@@ -94,8 +105,8 @@ func parseOptions(args []string, getenv func(string) string, stderr io.Writer) (
 	if opts.encoding != "proto" && opts.encoding != "json" {
 		return opts, fmt.Errorf("unknown -encoding %q: use proto or json", opts.encoding)
 	}
-	if opts.get && opts.protocol != "connect" {
-		return opts, fmt.Errorf("-get works only with -protocol connect, not %q", opts.protocol)
+	if opts.get && (opts.protocol != "connect" || opts.rpc != "say-hello") {
+		return opts, fmt.Errorf("-get works only with -protocol connect and -rpc say-hello")
 	}
 	if u, err := url.Parse(opts.addr); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return opts, fmt.Errorf("invalid -addr %q: want a URL such as http://localhost:50000", opts.addr)
@@ -121,7 +132,9 @@ func newClient(opts options) (rpc_packageconnect.HelloWorldServiceClient, error)
 	if opts.get {
 		clientOpts = append(clientOpts, connect.WithHTTPGet())
 	}
-	return rpc_packageconnect.NewHelloWorldServiceClient(httpClient(opts.protocol == "grpc"), opts.addr, clientOpts...), nil
+	// gRPC and bidirectional streams need HTTP/2.
+	h2c := opts.protocol == "grpc" || opts.rpc == "bidi-hello"
+	return rpc_packageconnect.NewHelloWorldServiceClient(httpClient(h2c), opts.addr, clientOpts...), nil
 }
 
 // httpClient returns a client speaking HTTP/1.1, or HTTP/2 with prior
@@ -148,11 +161,11 @@ func describe(err error, opts options) error {
 	case errors.Is(err, syscall.ECONNREFUSED):
 		return fmt.Errorf("cannot connect to %s: connection refused (is hello-server running there?)", opts.addr)
 	case connect.CodeOf(err) == connect.CodeDeadlineExceeded || errors.Is(err, context.DeadlineExceeded):
-		return fmt.Errorf("SayHello(%q) to %s: no reply within %s", opts.name, opts.addr, opts.timeout)
+		return fmt.Errorf("%s%q to %s: no reply within %s", opts.rpc, opts.names, opts.addr, opts.timeout)
 	case errors.As(err, &opErr):
 		return fmt.Errorf("cannot reach %s: %v", opts.addr, opErr)
 	}
-	return fmt.Errorf("SayHello(%q) to %s over %s: %s: %s", opts.name, opts.addr, opts.protocol,
+	return fmt.Errorf("%s%q to %s over %s: %s: %s", opts.rpc, opts.names, opts.addr, opts.protocol,
 		connect.CodeOf(err), errorMessage(err))
 }
 

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -10,6 +11,7 @@ import (
 	"time"
 
 	"github.com/hellorpc/hellorpc/internal/assert"
+	"github.com/hellorpc/hellorpc/internal/greeter"
 	"github.com/hellorpc/hellorpc/internal/server"
 	"github.com/hellorpc/hellorpc/internal/server/servertest"
 )
@@ -87,4 +89,38 @@ func TestClientErrors(t *testing.T) {
 		err = run(t.Context(), args, noEnv, &bytes.Buffer{}, &bytes.Buffer{})
 		assert.Error(t, err, "bad arguments")
 	}
+}
+
+func TestClientStreamingRPCs(t *testing.T) {
+	t.Parallel()
+	srv := servertest.Start(t, server.Config{})
+	replies := ""
+	for _, g := range greeter.Greetings("eric") {
+		replies += "hello client received: " + g + "\n"
+	}
+	tests := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"-rpc", "lots-of-replies"}, replies},
+		{[]string{"-rpc", "lots-of-greetings", "a", "b", "c"}, "hello client received: Hello, a, b and c!\n"},
+		{[]string{"-rpc", "bidi-hello", "a", "b"}, "hello client received: Hello, a!\nhello client received: Hello, b!\n"},
+	}
+	for _, protocol := range []string{"grpc", "grpcweb", "connect"} {
+		for _, tt := range tests {
+			args := append([]string{"-addr", srv.URL, "-protocol", protocol}, tt.args...)
+			var stdout bytes.Buffer
+			err := run(t.Context(), args, noEnv, &stdout, &stdout)
+			assert.NoError(t, err, fmt.Sprint("hello-client ", args))
+			assert.Equal(t, stdout.String(), tt.want, fmt.Sprint("output of ", args))
+		}
+	}
+
+	err := run(t.Context(), []string{"-addr", srv.URL, "-rpc", "bidi-hello", "a", ""}, noEnv, &bytes.Buffer{}, &bytes.Buffer{})
+	assert.Error(t, err, "bidi-hello with an empty name")
+	assert.Contains(t, err.Error(), "invalid_argument: invalid name: message 2: name must not be empty", "error")
+	err = run(t.Context(), []string{"-rpc", "say-hello", "a", "b"}, noEnv, &bytes.Buffer{}, &bytes.Buffer{})
+	assert.Error(t, err, "say-hello with two names")
+	err = run(t.Context(), []string{"-rpc", "shout"}, noEnv, &bytes.Buffer{}, &bytes.Buffer{})
+	assert.Error(t, err, "unknown rpc")
 }

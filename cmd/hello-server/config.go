@@ -7,10 +7,16 @@ import (
 	"io"
 	"log/slog"
 	"strings"
+	"time"
 
 	"github.com/hellorpc/hellorpc/internal/cli"
+	"github.com/hellorpc/hellorpc/internal/greeter"
 	"github.com/hellorpc/hellorpc/internal/server"
 )
+
+// DefaultReplyInterval spaces streamed replies so that a person sees them
+// arrive one by one.
+const DefaultReplyInterval = 400 * time.Millisecond
 
 // envNames maps each flag to the environment variable it falls back to.
 var envNames = map[string]string{
@@ -22,6 +28,8 @@ var envNames = map[string]string{
 	"max-header-bytes":    "HELLORPC_MAX_HEADER_BYTES",
 	"max-message-bytes":   "HELLORPC_MAX_MESSAGE_BYTES",
 	"shutdown-timeout":    "HELLORPC_SHUTDOWN_TIMEOUT",
+	"reply-interval":      "HELLORPC_REPLY_INTERVAL",
+	"max-stream-messages": "HELLORPC_MAX_STREAM_MESSAGES",
 }
 
 // parseConfig reads the server's configuration from args and the environment.
@@ -41,6 +49,8 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (s
 	fs.IntVar(&cfg.MaxHeaderBytes, "max-header-bytes", server.DefaultMaxHeaderBytes, "maximum size of request headers in `bytes`")
 	fs.IntVar(&cfg.MaxMessageBytes, "max-message-bytes", server.DefaultMaxMessageBytes, "maximum size of one request message in `bytes`, after decompression")
 	fs.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", server.DefaultShutdownTimeout, "time allowed for in-flight calls to finish on shutdown")
+	fs.DurationVar(&cfg.Greeter.ReplyInterval, "reply-interval", DefaultReplyInterval, "pause between the streamed replies of LotsOfReplies")
+	fs.IntVar(&cfg.Greeter.MaxStreamMessages, "max-stream-messages", greeter.DefaultMaxStreamMessages, "most names one client stream may send")
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), "Usage: hello-server [flags]\n\nFlags (each falls back to the environment variable named in brackets):")
 		fs.VisitAll(func(f *flag.Flag) { f.Usage += " [" + envNames[f.Name] + "]" })
@@ -63,7 +73,10 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (s
 	if cfg.ReadHeaderTimeout <= 0 || cfg.IdleTimeout <= 0 || cfg.ShutdownTimeout <= 0 {
 		return cfg, level, errors.New("timeouts must be positive")
 	}
-	if cfg.MaxHeaderBytes <= 0 || cfg.MaxMessageBytes <= 0 {
+	if cfg.Greeter.ReplyInterval < 0 {
+		return cfg, level, errors.New("-reply-interval must not be negative")
+	}
+	if cfg.MaxHeaderBytes <= 0 || cfg.MaxMessageBytes <= 0 || cfg.Greeter.MaxStreamMessages <= 0 {
 		return cfg, level, errors.New("size limits must be positive")
 	}
 	return cfg, level, nil

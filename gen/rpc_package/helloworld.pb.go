@@ -129,9 +129,12 @@ const file_rpc_package_helloworld_proto_rawDesc = "" +
 	"\x04name\x18\x01 \x01(\tR\x04name\"&\n" +
 	"\n" +
 	"HelloReply\x12\x18\n" +
-	"\amessage\x18\x01 \x01(\tR\amessage2X\n" +
+	"\amessage\x18\x01 \x01(\tR\amessage2\xad\x02\n" +
 	"\x11HelloWorldService\x12C\n" +
-	"\bSayHello\x12\x19.rpc_package.HelloRequest\x1a\x17.rpc_package.HelloReply\"\x03\x90\x02\x01B:Z8github.com/hellorpc/hellorpc/gen/rpc_package;rpc_packageb\x06proto3"
+	"\bSayHello\x12\x19.rpc_package.HelloRequest\x1a\x17.rpc_package.HelloReply\"\x03\x90\x02\x01\x12E\n" +
+	"\rLotsOfReplies\x12\x19.rpc_package.HelloRequest\x1a\x17.rpc_package.HelloReply0\x01\x12G\n" +
+	"\x0fLotsOfGreetings\x12\x19.rpc_package.HelloRequest\x1a\x17.rpc_package.HelloReply(\x01\x12C\n" +
+	"\tBidiHello\x12\x19.rpc_package.HelloRequest\x1a\x17.rpc_package.HelloReply(\x010\x01B:Z8github.com/hellorpc/hellorpc/gen/rpc_package;rpc_packageb\x06proto3"
 
 var (
 	file_rpc_package_helloworld_proto_rawDescOnce sync.Once
@@ -152,9 +155,15 @@ var file_rpc_package_helloworld_proto_goTypes = []any{
 }
 var file_rpc_package_helloworld_proto_depIdxs = []int32{
 	0, // 0: rpc_package.HelloWorldService.SayHello:input_type -> rpc_package.HelloRequest
-	1, // 1: rpc_package.HelloWorldService.SayHello:output_type -> rpc_package.HelloReply
-	1, // [1:2] is the sub-list for method output_type
-	0, // [0:1] is the sub-list for method input_type
+	0, // 1: rpc_package.HelloWorldService.LotsOfReplies:input_type -> rpc_package.HelloRequest
+	0, // 2: rpc_package.HelloWorldService.LotsOfGreetings:input_type -> rpc_package.HelloRequest
+	0, // 3: rpc_package.HelloWorldService.BidiHello:input_type -> rpc_package.HelloRequest
+	1, // 4: rpc_package.HelloWorldService.SayHello:output_type -> rpc_package.HelloReply
+	1, // 5: rpc_package.HelloWorldService.LotsOfReplies:output_type -> rpc_package.HelloReply
+	1, // 6: rpc_package.HelloWorldService.LotsOfGreetings:output_type -> rpc_package.HelloReply
+	1, // 7: rpc_package.HelloWorldService.BidiHello:output_type -> rpc_package.HelloReply
+	4, // [4:8] is the sub-list for method output_type
+	0, // [0:4] is the sub-list for method input_type
 	0, // [0:0] is the sub-list for extension type_name
 	0, // [0:0] is the sub-list for extension extendee
 	0, // [0:0] is the sub-list for field type_name

@@ -47,7 +47,7 @@ func TestValidateName(t *testing.T) {
 
 func TestSayHello(t *testing.T) {
 	t.Parallel()
-	g := greeter.New()
+	g := greeter.New(greeter.Options{})
 	reply, err := g.SayHello(context.Background(), &rpc.HelloRequest{Name: "eric"})
 	assert.NoError(t, err, "SayHello")
 	assert.Equal(t, reply.GetMessage(), "Hello, eric!", "reply")
@@ -57,7 +57,7 @@ func TestSayHello(t *testing.T) {
 }
 
 func ExampleGreeter_SayHello() {
-	reply, err := greeter.New().SayHello(context.Background(), &rpc.HelloRequest{Name: "eric"})
+	reply, err := greeter.New(greeter.Options{}).SayHello(context.Background(), &rpc.HelloRequest{Name: "eric"})
 	if err != nil {
 		panic(err)
 	}

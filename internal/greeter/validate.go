@@ -16,16 +16,25 @@ const MaxNameLength = 100
 // *connect.Error with code invalid_argument whose message names the field and
 // which carries a google.rpc.BadRequest detail with one field violation.
 func ValidateName(name string) error {
-	switch {
-	case !utf8.ValidString(name):
-		return invalidName("name must be valid UTF-8")
-	case name == "":
-		return invalidName("name must not be empty")
-	case utf8.RuneCountInString(name) > MaxNameLength:
-		return invalidName(fmt.Sprintf("name must be at most %d characters, got %d",
-			MaxNameLength, utf8.RuneCountInString(name)))
+	if description, ok := checkName(name); !ok {
+		return invalidName(description)
 	}
 	return nil
+}
+
+// checkName applies the rule of ValidateName. For a name that breaks it, it
+// returns a description of what is wrong and false.
+func checkName(name string) (string, bool) {
+	switch {
+	case !utf8.ValidString(name):
+		return "name must be valid UTF-8", false
+	case name == "":
+		return "name must not be empty", false
+	case utf8.RuneCountInString(name) > MaxNameLength:
+		return fmt.Sprintf("name must be at most %d characters, got %d",
+			MaxNameLength, utf8.RuneCountInString(name)), false
+	}
+	return "", true
 }
 
 // invalidName builds the invalid_argument error for the field "name".

@@ -10,6 +10,8 @@ package server
 import (
 	"log/slog"
 	"time"
+
+	"github.com/hellorpc/hellorpc/internal/greeter"
 )
 
 // Config holds the settings of the handler and the HTTP server. The zero value
@@ -45,6 +47,16 @@ type Config struct {
 	// connection. Default 250.
 	MaxConcurrentStreams int
 
+	// MaxCallDuration caps the duration of every call, unary or streaming,
+	// whatever deadline the client asked for; past it the call ends with
+	// deadline_exceeded. Default 10m.
+	MaxCallDuration time.Duration
+
+	// Greeter configures the service: the pause between streamed replies and
+	// the cap on messages per client stream. Default: greeter.Options{}, no
+	// pause and greeter.DefaultMaxStreamMessages.
+	Greeter greeter.Options
+
 	// ShutdownTimeout bounds the graceful drain on shutdown. Default 10s.
 	ShutdownTimeout time.Duration
 
@@ -62,6 +74,7 @@ const (
 	DefaultCompressMinBytes     = 1 << 10
 	DefaultMaxConcurrentStreams = 250
 	DefaultShutdownTimeout      = 10 * time.Second
+	DefaultMaxCallDuration      = 10 * time.Minute
 )
 
 // WithDefaults returns c with every zero field set to its default.
@@ -74,6 +87,7 @@ func (c Config) WithDefaults() Config {
 	setDefault(&c.CompressMinBytes, DefaultCompressMinBytes)
 	setDefault(&c.MaxConcurrentStreams, DefaultMaxConcurrentStreams)
 	setDefault(&c.ShutdownTimeout, DefaultShutdownTimeout)
+	setDefault(&c.MaxCallDuration, DefaultMaxCallDuration)
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}

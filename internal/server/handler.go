@@ -14,7 +14,7 @@ import (
 
 // NewHandler returns the http.Handler that serves every route of hellorpc.
 // A request enters here, passes the middleware (outermost first: CORS, then
-// the HTTP/2 check for gRPC), and is routed below; greeter validates and
+// the HTTP/2 check for gRPC, then deadlines), and is routed below; greeter validates and
 // answers it.
 func NewHandler(cfg Config) http.Handler {
 	cfg = cfg.WithDefaults()
@@ -32,13 +32,14 @@ func NewHandler(cfg Config) http.Handler {
 
 	// All routes, in one place.
 	mux := http.NewServeMux()
-	mux.Handle(rpc_packageconnect.NewHelloWorldServiceHandler(greeter.New(), opts))
+	mux.Handle(rpc_packageconnect.NewHelloWorldServiceHandler(greeter.New(cfg.Greeter), opts))
 	mux.Handle(grpchealth.NewHandler(grpchealth.NewStaticChecker(services...), opts))
 	mux.Handle(grpcreflect.NewHandlerV1(reflector, opts))
 	mux.Handle(grpcreflect.NewHandlerV1Alpha(reflector, opts))
 	mux.Handle("/", web.Handler())
 
 	var h http.Handler = mux
+	h = enforceDeadlines(cfg.MaxCallDuration)(h)
 	h = requireHTTP2ForGRPC(h)
 	h = allowCORS(cfg.CORSOrigins)(h)
 	return h

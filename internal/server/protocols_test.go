@@ -106,7 +106,8 @@ func assertInvalidName(t *testing.T, err error) {
 		t.Fatalf("got error %v (%T), want a *connect.Error", err, err)
 	}
 	assert.Equal(t, connectErr.Code(), connect.CodeInvalidArgument, "code")
-	assert.Contains(t, connectErr.Message(), "invalid name: name must", "message")
+	assert.Contains(t, connectErr.Message(), "invalid name: ", "message")
+	assert.Contains(t, connectErr.Message(), "name must", "message")
 	details := connectErr.Details()
 	assert.Equal(t, len(details), 1, "number of details")
 	value, err := details[0].Value()

@@ -42,6 +42,15 @@ const (
 	// HelloWorldServiceSayHelloProcedure is the fully-qualified name of the HelloWorldService's
 	// SayHello RPC.
 	HelloWorldServiceSayHelloProcedure = "/rpc_package.HelloWorldService/SayHello"
+	// HelloWorldServiceLotsOfRepliesProcedure is the fully-qualified name of the HelloWorldService's
+	// LotsOfReplies RPC.
+	HelloWorldServiceLotsOfRepliesProcedure = "/rpc_package.HelloWorldService/LotsOfReplies"
+	// HelloWorldServiceLotsOfGreetingsProcedure is the fully-qualified name of the HelloWorldService's
+	// LotsOfGreetings RPC.
+	HelloWorldServiceLotsOfGreetingsProcedure = "/rpc_package.HelloWorldService/LotsOfGreetings"
+	// HelloWorldServiceBidiHelloProcedure is the fully-qualified name of the HelloWorldService's
+	// BidiHello RPC.
+	HelloWorldServiceBidiHelloProcedure = "/rpc_package.HelloWorldService/BidiHello"
 )
 
 // HelloWorldServiceClient is a client for the rpc_package.HelloWorldService service.
@@ -52,6 +61,21 @@ type HelloWorldServiceClient interface {
 	// An invalid name is answered with INVALID_ARGUMENT and a
 	// google.rpc.BadRequest detail naming the field "name".
 	SayHello(context.Context, *rpc_package.HelloRequest) (*rpc_package.HelloReply, error)
+	// LotsOfReplies answers one name with a finite, fixed series of greetings,
+	// one per language ("Hello, <name>!" first), spaced by an interval that the
+	// server configures, so that a person sees them arrive one by one
+	// (server streaming). The name follows the rule of SayHello.
+	LotsOfReplies(context.Context, *rpc_package.HelloRequest) (*connect.ServerStreamForClient[rpc_package.HelloReply], error)
+	// LotsOfGreetings reads names until the client ends its stream, then
+	// answers one greeting for all of them: "Hello, a, b and c!" (client
+	// streaming). Every name follows the rule of SayHello; at least one is
+	// needed; more than the server's per-stream cap of messages is answered
+	// with RESOURCE_EXHAUSTED.
+	LotsOfGreetings(context.Context) (*connect.ClientStreamForClientSimple[rpc_package.HelloRequest, rpc_package.HelloReply], error)
+	// BidiHello answers each name with "Hello, <name>!" as soon as it arrives
+	// (bidirectional streaming). An invalid name ends the stream with
+	// INVALID_ARGUMENT; past the server's per-stream cap, RESOURCE_EXHAUSTED.
+	BidiHello(context.Context) (*connect.BidiStreamForClientSimple[rpc_package.HelloRequest, rpc_package.HelloReply], error)
 }
 
 // NewHelloWorldServiceClient constructs a client for the rpc_package.HelloWorldService service. By
@@ -72,12 +96,33 @@ func NewHelloWorldServiceClient(httpClient connect.HTTPClient, baseURL string, o
 			connect.WithIdempotency(connect.IdempotencyNoSideEffects),
 			connect.WithClientOptions(opts...),
 		),
+		lotsOfReplies: connect.NewClient[rpc_package.HelloRequest, rpc_package.HelloReply](
+			httpClient,
+			baseURL+HelloWorldServiceLotsOfRepliesProcedure,
+			connect.WithSchema(helloWorldServiceMethods.ByName("LotsOfReplies")),
+			connect.WithClientOptions(opts...),
+		),
+		lotsOfGreetings: connect.NewClient[rpc_package.HelloRequest, rpc_package.HelloReply](
+			httpClient,
+			baseURL+HelloWorldServiceLotsOfGreetingsProcedure,
+			connect.WithSchema(helloWorldServiceMethods.ByName("LotsOfGreetings")),
+			connect.WithClientOptions(opts...),
+		),
+		bidiHello: connect.NewClient[rpc_package.HelloRequest, rpc_package.HelloReply](
+			httpClient,
+			baseURL+HelloWorldServiceBidiHelloProcedure,
+			connect.WithSchema(helloWorldServiceMethods.ByName("BidiHello")),
+			connect.WithClientOptions(opts...),
+		),
 	}
 }
 
 // helloWorldServiceClient implements HelloWorldServiceClient.
 type helloWorldServiceClient struct {
-	sayHello *connect.Client[rpc_package.HelloRequest, rpc_package.HelloReply]
+	sayHello        *connect.Client[rpc_package.HelloRequest, rpc_package.HelloReply]
+	lotsOfReplies   *connect.Client[rpc_package.HelloRequest, rpc_package.HelloReply]
+	lotsOfGreetings *connect.Client[rpc_package.HelloRequest, rpc_package.HelloReply]
+	bidiHello       *connect.Client[rpc_package.HelloRequest, rpc_package.HelloReply]
 }
 
 // SayHello calls rpc_package.HelloWorldService.SayHello.
@@ -89,6 +134,21 @@ func (c *helloWorldServiceClient) SayHello(ctx context.Context, req *rpc_package
 	return nil, err
 }
 
+// LotsOfReplies calls rpc_package.HelloWorldService.LotsOfReplies.
+func (c *helloWorldServiceClient) LotsOfReplies(ctx context.Context, req *rpc_package.HelloRequest) (*connect.ServerStreamForClient[rpc_package.HelloReply], error) {
+	return c.lotsOfReplies.CallServerStream(ctx, connect.NewRequest(req))
+}
+
+// LotsOfGreetings calls rpc_package.HelloWorldService.LotsOfGreetings.
+func (c *helloWorldServiceClient) LotsOfGreetings(ctx context.Context) (*connect.ClientStreamForClientSimple[rpc_package.HelloRequest, rpc_package.HelloReply], error) {
+	return c.lotsOfGreetings.CallClientStreamSimple(ctx)
+}
+
+// BidiHello calls rpc_package.HelloWorldService.BidiHello.
+func (c *helloWorldServiceClient) BidiHello(ctx context.Context) (*connect.BidiStreamForClientSimple[rpc_package.HelloRequest, rpc_package.HelloReply], error) {
+	return c.bidiHello.CallBidiStreamSimple(ctx)
+}
+
 // HelloWorldServiceHandler is an implementation of the rpc_package.HelloWorldService service.
 type HelloWorldServiceHandler interface {
 	// SayHello answers "Hello, <name>!".
@@ -97,6 +157,21 @@ type HelloWorldServiceHandler interface {
 	// An invalid name is answered with INVALID_ARGUMENT and a
 	// google.rpc.BadRequest detail naming the field "name".
 	SayHello(context.Context, *rpc_package.HelloRequest) (*rpc_package.HelloReply, error)
+	// LotsOfReplies answers one name with a finite, fixed series of greetings,
+	// one per language ("Hello, <name>!" first), spaced by an interval that the
+	// server configures, so that a person sees them arrive one by one
+	// (server streaming). The name follows the rule of SayHello.
+	LotsOfReplies(context.Context, *rpc_package.HelloRequest, *connect.ServerStream[rpc_package.HelloReply]) error
+	// LotsOfGreetings reads names until the client ends its stream, then
+	// answers one greeting for all of them: "Hello, a, b and c!" (client
+	// streaming). Every name follows the rule of SayHello; at least one is
+	// needed; more than the server's per-stream cap of messages is answered
+	// with RESOURCE_EXHAUSTED.
+	LotsOfGreetings(context.Context, *connect.ClientStream[rpc_package.HelloRequest]) (*rpc_package.HelloReply, error)
+	// BidiHello answers each name with "Hello, <name>!" as soon as it arrives
+	// (bidirectional streaming). An invalid name ends the stream with
+	// INVALID_ARGUMENT; past the server's per-stream cap, RESOURCE_EXHAUSTED.
+	BidiHello(context.Context, *connect.BidiStream[rpc_package.HelloRequest, rpc_package.HelloReply]) error
 }
 
 // NewHelloWorldServiceHandler builds an HTTP handler from the service implementation. It returns
@@ -113,10 +188,34 @@ func NewHelloWorldServiceHandler(svc HelloWorldServiceHandler, opts ...connect.H
 		connect.WithIdempotency(connect.IdempotencyNoSideEffects),
 		connect.WithHandlerOptions(opts...),
 	)
+	helloWorldServiceLotsOfRepliesHandler := connect.NewServerStreamHandlerSimple(
+		HelloWorldServiceLotsOfRepliesProcedure,
+		svc.LotsOfReplies,
+		connect.WithSchema(helloWorldServiceMethods.ByName("LotsOfReplies")),
+		connect.WithHandlerOptions(opts...),
+	)
+	helloWorldServiceLotsOfGreetingsHandler := connect.NewClientStreamHandlerSimple(
+		HelloWorldServiceLotsOfGreetingsProcedure,
+		svc.LotsOfGreetings,
+		connect.WithSchema(helloWorldServiceMethods.ByName("LotsOfGreetings")),
+		connect.WithHandlerOptions(opts...),
+	)
+	helloWorldServiceBidiHelloHandler := connect.NewBidiStreamHandler(
+		HelloWorldServiceBidiHelloProcedure,
+		svc.BidiHello,
+		connect.WithSchema(helloWorldServiceMethods.ByName("BidiHello")),
+		connect.WithHandlerOptions(opts...),
+	)
 	return "/rpc_package.HelloWorldService/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case HelloWorldServiceSayHelloProcedure:
 			helloWorldServiceSayHelloHandler.ServeHTTP(w, r)
+		case HelloWorldServiceLotsOfRepliesProcedure:
+			helloWorldServiceLotsOfRepliesHandler.ServeHTTP(w, r)
+		case HelloWorldServiceLotsOfGreetingsProcedure:
+			helloWorldServiceLotsOfGreetingsHandler.ServeHTTP(w, r)
+		case HelloWorldServiceBidiHelloProcedure:
+			helloWorldServiceBidiHelloHandler.ServeHTTP(w, r)
 		default:
 			http.NotFound(w, r)
 		}
@@ -128,4 +227,16 @@ type UnimplementedHelloWorldServiceHandler struct{}
 
 func (UnimplementedHelloWorldServiceHandler) SayHello(context.Context, *rpc_package.HelloRequest) (*rpc_package.HelloReply, error) {
 	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("rpc_package.HelloWorldService.SayHello is not implemented"))
+}
+
+func (UnimplementedHelloWorldServiceHandler) LotsOfReplies(context.Context, *rpc_package.HelloRequest, *connect.ServerStream[rpc_package.HelloReply]) error {
+	return connect.NewError(connect.CodeUnimplemented, errors.New("rpc_package.HelloWorldService.LotsOfReplies is not implemented"))
+}
+
+func (UnimplementedHelloWorldServiceHandler) LotsOfGreetings(context.Context, *connect.ClientStream[rpc_package.HelloRequest]) (*rpc_package.HelloReply, error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("rpc_package.HelloWorldService.LotsOfGreetings is not implemented"))
+}
+
+func (UnimplementedHelloWorldServiceHandler) BidiHello(context.Context, *connect.BidiStream[rpc_package.HelloRequest, rpc_package.HelloReply]) error {
+	return connect.NewError(connect.CodeUnimplemented, errors.New("rpc_package.HelloWorldService.BidiHello is not implemented"))
 }

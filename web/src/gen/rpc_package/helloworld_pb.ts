@@ -16,7 +16,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file rpc_package/helloworld.proto.
  */
 export const file_rpc_package_helloworld: GenFile = /*@__PURE__*/
-  fileDesc("ChxycGNfcGFja2FnZS9oZWxsb3dvcmxkLnByb3RvEgtycGNfcGFja2FnZSIcCgxIZWxsb1JlcXVlc3QSDAoEbmFtZRgBIAEoCSIdCgpIZWxsb1JlcGx5Eg8KB21lc3NhZ2UYASABKAkyWAoRSGVsbG9Xb3JsZFNlcnZpY2USQwoIU2F5SGVsbG8SGS5ycGNfcGFja2FnZS5IZWxsb1JlcXVlc3QaFy5ycGNfcGFja2FnZS5IZWxsb1JlcGx5IgOQAgFCOlo4Z2l0aHViLmNvbS9oZWxsb3JwYy9oZWxsb3JwYy9nZW4vcnBjX3BhY2thZ2U7cnBjX3BhY2thZ2ViBnByb3RvMw");
+  fileDesc("ChxycGNfcGFja2FnZS9oZWxsb3dvcmxkLnByb3RvEgtycGNfcGFja2FnZSIcCgxIZWxsb1JlcXVlc3QSDAoEbmFtZRgBIAEoCSIdCgpIZWxsb1JlcGx5Eg8KB21lc3NhZ2UYASABKAkyrQIKEUhlbGxvV29ybGRTZXJ2aWNlEkMKCFNheUhlbGxvEhkucnBjX3BhY2thZ2UuSGVsbG9SZXF1ZXN0GhcucnBjX3BhY2thZ2UuSGVsbG9SZXBseSIDkAIBEkUKDUxvdHNPZlJlcGxpZXMSGS5ycGNfcGFja2FnZS5IZWxsb1JlcXVlc3QaFy5ycGNfcGFja2FnZS5IZWxsb1JlcGx5MAESRwoPTG90c09mR3JlZXRpbmdzEhkucnBjX3BhY2thZ2UuSGVsbG9SZXF1ZXN0GhcucnBjX3BhY2thZ2UuSGVsbG9SZXBseSgBEkMKCUJpZGlIZWxsbxIZLnJwY19wYWNrYWdlLkhlbGxvUmVxdWVzdBoXLnJwY19wYWNrYWdlLkhlbGxvUmVwbHkoATABQjpaOGdpdGh1Yi5jb20vaGVsbG9ycGMvaGVsbG9ycGMvZ2VuL3JwY19wYWNrYWdlO3JwY19wYWNrYWdlYgZwcm90bzM");
 
 /**
  * HelloRequest names the person to greet.
@@ -78,6 +78,45 @@ export const HelloWorldService: GenService<{
    */
   sayHello: {
     methodKind: "unary";
+    input: typeof HelloRequestSchema;
+    output: typeof HelloReplySchema;
+  },
+  /**
+   * LotsOfReplies answers one name with a finite, fixed series of greetings,
+   * one per language ("Hello, <name>!" first), spaced by an interval that the
+   * server configures, so that a person sees them arrive one by one
+   * (server streaming). The name follows the rule of SayHello.
+   *
+   * @generated from rpc rpc_package.HelloWorldService.LotsOfReplies
+   */
+  lotsOfReplies: {
+    methodKind: "server_streaming";
+    input: typeof HelloRequestSchema;
+    output: typeof HelloReplySchema;
+  },
+  /**
+   * LotsOfGreetings reads names until the client ends its stream, then
+   * answers one greeting for all of them: "Hello, a, b and c!" (client
+   * streaming). Every name follows the rule of SayHello; at least one is
+   * needed; more than the server's per-stream cap of messages is answered
+   * with RESOURCE_EXHAUSTED.
+   *
+   * @generated from rpc rpc_package.HelloWorldService.LotsOfGreetings
+   */
+  lotsOfGreetings: {
+    methodKind: "client_streaming";
+    input: typeof HelloRequestSchema;
+    output: typeof HelloReplySchema;
+  },
+  /**
+   * BidiHello answers each name with "Hello, <name>!" as soon as it arrives
+   * (bidirectional streaming). An invalid name ends the stream with
+   * INVALID_ARGUMENT; past the server's per-stream cap, RESOURCE_EXHAUSTED.
+   *
+   * @generated from rpc rpc_package.HelloWorldService.BidiHello
+   */
+  bidiHello: {
+    methodKind: "bidi_streaming";
     input: typeof HelloRequestSchema;
     output: typeof HelloReplySchema;
   },
