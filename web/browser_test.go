@@ -90,6 +90,11 @@ func TestPageSameOrigin(t *testing.T) {
 
 	got := call(t, ctx, srv.URL+"/", "connect-json", "eric")
 	assert.Equal(t, got.Reply, "Hello, eric!", "reply before the screenshot")
+	browsertest.Do(t, ctx, 20*time.Second,
+		chromedp.Click(chromedp.ID("stream")),
+		chromedp.Poll[chromedp.Void](`document.getElementById("stream-result").dataset.state === "done"`),
+	)
+	time.Sleep(500 * time.Millisecond)                           // let the greetings' fade-in finish
 	shot, err := chromedp.Run(ctx, chromedp.FullScreenshot(100)) // quality 100: PNG
 	assert.NoError(t, err, "screenshot")
 	dir := os.Getenv(ScreenshotDirVar)

@@ -28,6 +28,7 @@ var envNames = map[string]string{
 	"max-header-bytes":    "HELLORPC_MAX_HEADER_BYTES",
 	"max-message-bytes":   "HELLORPC_MAX_MESSAGE_BYTES",
 	"shutdown-timeout":    "HELLORPC_SHUTDOWN_TIMEOUT",
+	"max-call-duration":   "HELLORPC_MAX_CALL_DURATION",
 	"reply-interval":      "HELLORPC_REPLY_INTERVAL",
 	"max-stream-messages": "HELLORPC_MAX_STREAM_MESSAGES",
 }
@@ -49,6 +50,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (s
 	fs.IntVar(&cfg.MaxHeaderBytes, "max-header-bytes", server.DefaultMaxHeaderBytes, "maximum size of request headers in `bytes`")
 	fs.IntVar(&cfg.MaxMessageBytes, "max-message-bytes", server.DefaultMaxMessageBytes, "maximum size of one request message in `bytes`, after decompression")
 	fs.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", server.DefaultShutdownTimeout, "time allowed for in-flight calls to finish on shutdown")
+	fs.DurationVar(&cfg.MaxCallDuration, "max-call-duration", server.DefaultMaxCallDuration, "longest any call may last, unary or streaming, whatever the client's deadline")
 	fs.DurationVar(&cfg.Greeter.ReplyInterval, "reply-interval", DefaultReplyInterval, "pause between the streamed replies of LotsOfReplies")
 	fs.IntVar(&cfg.Greeter.MaxStreamMessages, "max-stream-messages", greeter.DefaultMaxStreamMessages, "most names one client stream may send")
 	fs.Usage = func() {
@@ -70,7 +72,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (s
 			cfg.CORSOrigins = append(cfg.CORSOrigins, o)
 		}
 	}
-	if cfg.ReadHeaderTimeout <= 0 || cfg.IdleTimeout <= 0 || cfg.ShutdownTimeout <= 0 {
+	if cfg.ReadHeaderTimeout <= 0 || cfg.IdleTimeout <= 0 || cfg.ShutdownTimeout <= 0 || cfg.MaxCallDuration <= 0 {
 		return cfg, level, errors.New("timeouts must be positive")
 	}
 	if cfg.Greeter.ReplyInterval < 0 {

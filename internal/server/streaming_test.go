@@ -315,3 +315,47 @@ func TestCancelledStreamStopsHandlerWithoutLeak(t *testing.T) {
 		})
 	}
 }
+
+func TestMaxCallDurationCapsStreamsWithoutClientDeadline(t *testing.T) {
+	t.Parallel()
+	forever := func(ctx context.Context, _ int) error { <-ctx.Done(); return ctx.Err() }
+	srv := servertest.Start(t, server.Config{
+		MaxCallDuration: 300 * time.Millisecond,
+		Greeter:         greeter.Options{Pace: forever},
+	})
+	for _, f := range streamForms() {
+		client := rpc_packageconnect.NewHelloWorldServiceClient(servertest.H2CClient(t), srv.URL, f.opts...)
+		stream, err := client.LotsOfReplies(ctx(t), &rpc.HelloRequest{Name: "eric"})
+		assert.NoError(t, err, "LotsOfReplies")
+		assert.True(t, stream.Receive(), "first reply")
+		assert.True(t, !stream.Receive(), "the server ends the stream at its cap")
+		assert.Equal(t, connect.CodeOf(stream.Err()), connect.CodeDeadlineExceeded, f.name+" code at the server's cap")
+		stream.Close()
+
+		bidi, err := client.BidiHello(ctx(t))
+		assert.NoError(t, err, "BidiHello")
+		_, err = bidi.Receive() // the client sends nothing; the server's cap ends the wait
+		assert.Equal(t, connect.CodeOf(err), connect.CodeDeadlineExceeded, f.name+" bidi code at the server's cap")
+		_ = bidi.CloseResponse()
+	}
+}
+
+func TestLotsOfGreetingsJoinsNamesAsEnglishDoes(t *testing.T) {
+	t.Parallel()
+	srv := servertest.Start(t, server.Config{})
+	client := rpc_packageconnect.NewHelloWorldServiceClient(servertest.H2CClient(t), srv.URL, connect.WithGRPC())
+	for names, want := range map[string]string{
+		"a":       "Hello, a!",
+		"a b":     "Hello, a and b!",
+		"a b c d": "Hello, a, b, c and d!",
+	} {
+		stream, err := client.LotsOfGreetings(ctx(t))
+		assert.NoError(t, err, "LotsOfGreetings")
+		for _, name := range strings.Fields(names) {
+			assert.NoError(t, stream.Send(&rpc.HelloRequest{Name: name}), "send")
+		}
+		reply, err := stream.CloseAndReceive()
+		assert.NoError(t, err, "CloseAndReceive")
+		assert.Equal(t, reply.GetMessage(), want, "reply for "+names)
+	}
+}

@@ -6,8 +6,10 @@
 package testenv
 
 import (
+	"go/build"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"testing"
 )
 
@@ -24,13 +26,17 @@ func Missing(t testing.TB, what string, err error) {
 	t.Skipf("skipping: %s is unavailable (%v); install it or set %s=1 to make this a failure", what, err, RequireAllVar)
 }
 
-// Command returns the path of the executable file, or stops the test through
+// Command returns the path of the executable file, looked up on PATH and
+// then in $GOPATH/bin (where go install puts it), or stops the test through
 // Missing when it cannot be found.
 func Command(t testing.TB, file, what string) string {
 	t.Helper()
 	path, err := exec.LookPath(file)
 	if err != nil {
-		Missing(t, what, err)
+		var err2 error
+		if path, err2 = exec.LookPath(filepath.Join(build.Default.GOPATH, "bin", file)); err2 != nil {
+			Missing(t, what, err)
+		}
 	}
 	return path
 }
