@@ -2,7 +2,6 @@ package web_test
 
 import (
 	"context"
-	"sync"
 	"testing"
 	"time"
 
@@ -15,39 +14,10 @@ import (
 	"github.com/hellorpc/hellorpc/internal/server/servertest"
 )
 
-// holdAfterFirst makes LotsOfReplies wait after its first reply until the
-// test releases it.
-type holdAfterFirst struct {
-	mu      sync.Mutex
-	release chan struct{}
-}
-
-func (h *holdAfterFirst) arm() chan struct{} {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	h.release = make(chan struct{})
-	return h.release
-}
-
-func (h *holdAfterFirst) pace(ctx context.Context, sent int) error {
-	if sent != 1 {
-		return nil
-	}
-	h.mu.Lock()
-	release := h.release
-	h.mu.Unlock()
-	select {
-	case <-release:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}
-
 func TestPageStreamsIncrementally(t *testing.T) {
 	ctx := browsertest.New(t)
-	hold := &holdAfterFirst{}
-	srv := servertest.Start(t, server.Config{Greeter: greeter.Options{Pace: hold.pace}})
+	hold := &servertest.Gate{}
+	srv := servertest.Start(t, server.Config{Greeter: greeter.Options{Pace: hold.Pace}})
 	want := greeter.Greetings("eric")
 	for protocol, contentType := range map[string]string{
 		"connect-json":   "application/connect+json",
@@ -56,7 +26,7 @@ func TestPageStreamsIncrementally(t *testing.T) {
 		"grpcweb-json":   "application/grpc-web+json",
 	} {
 		t.Run(protocol, func(t *testing.T) {
-			release := hold.arm()
+			release := hold.Arm()
 			browsertest.Do(t, ctx, 20*time.Second,
 				chromedp.Navigate(srv.URL+"/?protocol="+protocol),
 				chromedp.WaitVisible(chromedp.ID("stream")),

@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"runtime"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -32,39 +31,9 @@ func streamForms() []form {
 	return out
 }
 
-// gate holds LotsOfReplies after its first reply until the test opens it.
-type gate struct {
-	mu sync.Mutex
-	ch chan struct{}
-}
-
-// arm closes any previous gate and returns a new, closed-by-the-caller one.
-func (g *gate) arm() chan struct{} {
-	ch := make(chan struct{})
-	g.mu.Lock()
-	g.ch = ch
-	g.mu.Unlock()
-	return ch
-}
-
-func (g *gate) pace(ctx context.Context, sent int) error {
-	if sent != 1 {
-		return nil
-	}
-	g.mu.Lock()
-	ch := g.ch
-	g.mu.Unlock()
-	select {
-	case <-ch:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}
-
 func TestLotsOfRepliesArriveIncrementallyEveryForm(t *testing.T) {
-	g := &gate{}
-	srv := servertest.Start(t, server.Config{Greeter: greeter.Options{Pace: g.pace}})
+	g := &servertest.Gate{}
+	srv := servertest.Start(t, server.Config{Greeter: greeter.Options{Pace: g.Pace}})
 	want := greeter.Greetings("eric")
 	for _, f := range streamForms() {
 		for _, tr := range transports {
@@ -72,7 +41,7 @@ func TestLotsOfRepliesArriveIncrementallyEveryForm(t *testing.T) {
 				continue
 			}
 			t.Run(f.name+"/"+tr.name, func(t *testing.T) {
-				release := g.arm()
+				release := g.Arm()
 				client := rpc_packageconnect.NewHelloWorldServiceClient(tr.client(t), srv.URL, f.opts...)
 				stream, err := client.LotsOfReplies(ctx(t), &rpc.HelloRequest{Name: "eric"})
 				assert.NoError(t, err, "LotsOfReplies")
