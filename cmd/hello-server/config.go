@@ -29,6 +29,10 @@ var envNames = map[string]string{
 	"max-message-bytes":   "HELLORPC_MAX_MESSAGE_BYTES",
 	"shutdown-timeout":    "HELLORPC_SHUTDOWN_TIMEOUT",
 	"max-call-duration":   "HELLORPC_MAX_CALL_DURATION",
+	"drain-grace":         "HELLORPC_DRAIN_GRACE",
+	"max-streams":         "HELLORPC_MAX_STREAMS",
+	"tls-cert":            "HELLORPC_TLS_CERT",
+	"tls-key":             "HELLORPC_TLS_KEY",
 	"reply-interval":      "HELLORPC_REPLY_INTERVAL",
 	"max-stream-messages": "HELLORPC_MAX_STREAM_MESSAGES",
 }
@@ -50,6 +54,10 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (s
 	fs.IntVar(&cfg.MaxHeaderBytes, "max-header-bytes", server.DefaultMaxHeaderBytes, "maximum size of request headers in `bytes`")
 	fs.IntVar(&cfg.MaxMessageBytes, "max-message-bytes", server.DefaultMaxMessageBytes, "maximum size of one request message in `bytes`, after decompression")
 	fs.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", server.DefaultShutdownTimeout, "time allowed for in-flight calls to finish on shutdown")
+	fs.DurationVar(&cfg.DrainGrace, "drain-grace", server.DefaultDrainGrace, "on shutdown, how long open streams may go on before they are cancelled")
+	fs.IntVar(&cfg.MaxConcurrentStreams, "max-streams", server.DefaultMaxConcurrentStreams, "most concurrent HTTP/2 streams per connection")
+	fs.StringVar(&cfg.TLSCertFile, "tls-cert", "", "PEM certificate `file`: serve HTTPS (HTTP/2 and HTTP/1.1) instead of HTTP/1.1 and h2c")
+	fs.StringVar(&cfg.TLSKeyFile, "tls-key", "", "PEM private key `file` for -tls-cert")
 	fs.DurationVar(&cfg.MaxCallDuration, "max-call-duration", server.DefaultMaxCallDuration, "longest any call may last, unary or streaming, whatever the client's deadline")
 	fs.DurationVar(&cfg.Greeter.ReplyInterval, "reply-interval", DefaultReplyInterval, "pause between the streamed replies of LotsOfReplies")
 	fs.IntVar(&cfg.Greeter.MaxStreamMessages, "max-stream-messages", greeter.DefaultMaxStreamMessages, "most names one client stream may send")
@@ -72,13 +80,16 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (s
 			cfg.CORSOrigins = append(cfg.CORSOrigins, o)
 		}
 	}
-	if cfg.ReadHeaderTimeout <= 0 || cfg.IdleTimeout <= 0 || cfg.ShutdownTimeout <= 0 || cfg.MaxCallDuration <= 0 {
+	if (cfg.TLSCertFile == "") != (cfg.TLSKeyFile == "") {
+		return cfg, level, errors.New("-tls-cert and -tls-key go together: give both or neither")
+	}
+	if cfg.ReadHeaderTimeout <= 0 || cfg.IdleTimeout <= 0 || cfg.ShutdownTimeout <= 0 || cfg.MaxCallDuration <= 0 || cfg.DrainGrace <= 0 {
 		return cfg, level, errors.New("timeouts must be positive")
 	}
 	if cfg.Greeter.ReplyInterval < 0 {
 		return cfg, level, errors.New("-reply-interval must not be negative")
 	}
-	if cfg.MaxHeaderBytes <= 0 || cfg.MaxMessageBytes <= 0 || cfg.Greeter.MaxStreamMessages <= 0 {
+	if cfg.MaxHeaderBytes <= 0 || cfg.MaxMessageBytes <= 0 || cfg.Greeter.MaxStreamMessages <= 0 || cfg.MaxConcurrentStreams <= 0 {
 		return cfg, level, errors.New("size limits must be positive")
 	}
 	return cfg, level, nil

@@ -57,8 +57,18 @@ type Config struct {
 	// pause and greeter.DefaultMaxStreamMessages.
 	Greeter greeter.Options
 
-	// ShutdownTimeout bounds the graceful drain on shutdown. Default 10s.
+	// DrainGrace is how long open streams may go on once a drain starts,
+	// before they are cancelled with unavailable. Default 5s.
+	DrainGrace time.Duration
+
+	// ShutdownTimeout bounds the whole graceful drain; connections still open
+	// after it are closed. Default 10s.
 	ShutdownTimeout time.Duration
+
+	// TLSCertFile and TLSKeyFile, when both are set, make Serve use HTTPS:
+	// HTTP/2 by ALPN and HTTP/1.1, on the same port. Default none: HTTP/1.1
+	// and h2c.
+	TLSCertFile, TLSKeyFile string
 
 	// Logger receives the server's logs. Default: discard.
 	Logger *slog.Logger
@@ -75,6 +85,7 @@ const (
 	DefaultMaxConcurrentStreams = 250
 	DefaultShutdownTimeout      = 10 * time.Second
 	DefaultMaxCallDuration      = 10 * time.Minute
+	DefaultDrainGrace           = 5 * time.Second
 )
 
 // WithDefaults returns c with every zero field set to its default.
@@ -88,6 +99,7 @@ func (c Config) WithDefaults() Config {
 	setDefault(&c.MaxConcurrentStreams, DefaultMaxConcurrentStreams)
 	setDefault(&c.ShutdownTimeout, DefaultShutdownTimeout)
 	setDefault(&c.MaxCallDuration, DefaultMaxCallDuration)
+	setDefault(&c.DrainGrace, DefaultDrainGrace)
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -99,4 +111,9 @@ func setDefault[T comparable](field *T, value T) {
 	if *field == zero {
 		*field = value
 	}
+}
+
+// tls reports whether c asks for HTTPS.
+func (c Config) tls() bool {
+	return c.TLSCertFile != "" && c.TLSKeyFile != ""
 }

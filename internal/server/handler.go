@@ -1,7 +1,11 @@
 package server
 
 import (
+	"context"
+	"errors"
+	"log/slog"
 	"net/http"
+	"runtime/debug"
 
 	"connectrpc.com/connect"
 	"connectrpc.com/grpchealth"
@@ -12,35 +16,55 @@ import (
 	"github.com/hellorpc/hellorpc/web"
 )
 
+// services are the names that health and reflection report.
+var services = []string{
+	rpc_packageconnect.HelloWorldServiceName,
+	grpchealth.HealthV1ServiceName,
+	grpcreflect.ReflectV1ServiceName,
+	grpcreflect.ReflectV1AlphaServiceName,
+}
+
 // NewHandler returns the http.Handler that serves every route of hellorpc.
-// A request enters here, passes the middleware (outermost first: CORS, then
-// the HTTP/2 check for gRPC, then deadlines), and is routed below; greeter validates and
-// answers it.
+// A request enters here and passes the middleware, outermost first: access
+// log, CORS, the HTTP/2 check for gRPC, the body cap, deadlines. It is then
+// routed below; greeter validates and answers it.
 func NewHandler(cfg Config) http.Handler {
-	cfg = cfg.WithDefaults()
+	return newHandler(cfg.WithDefaults(), &drain{health: grpchealth.NewStaticChecker(services...)})
+}
+
+// newHandler builds the handler whose health and stream endings follow d.
+func newHandler(cfg Config, d *drain) http.Handler {
 	opts := connect.WithHandlerOptions(
 		connect.WithReadMaxBytes(cfg.MaxMessageBytes),
 		connect.WithCompressMinBytes(cfg.CompressMinBytes),
+		connect.WithInterceptors(rpcOutcome{}, d.interceptor()),
+		connect.WithRecover(recoverPanic(cfg.Logger)),
 	)
-	services := []string{
-		rpc_packageconnect.HelloWorldServiceName,
-		grpchealth.HealthV1ServiceName,
-		grpcreflect.ReflectV1ServiceName,
-		grpcreflect.ReflectV1AlphaServiceName,
-	}
 	reflector := grpcreflect.NewStaticReflector(services...)
 
 	// All routes, in one place.
 	mux := http.NewServeMux()
 	mux.Handle(rpc_packageconnect.NewHelloWorldServiceHandler(greeter.New(cfg.Greeter), opts))
-	mux.Handle(grpchealth.NewHandler(grpchealth.NewStaticChecker(services...), opts))
+	mux.Handle(grpchealth.NewHandler(d.health, opts))
 	mux.Handle(grpcreflect.NewHandlerV1(reflector, opts))
 	mux.Handle(grpcreflect.NewHandlerV1Alpha(reflector, opts))
 	mux.Handle("/", web.Handler())
 
 	var h http.Handler = mux
 	h = enforceDeadlines(cfg.MaxCallDuration)(h)
+	h = capUnaryBodies(cfg.MaxMessageBytes, services)(h)
 	h = requireHTTP2ForGRPC(h)
 	h = allowCORS(cfg.CORSOrigins)(h)
+	h = accessLog(cfg.Logger)(h)
 	return h
+}
+
+// recoverPanic turns a panic in an RPC handler into an internal error for
+// that call alone, logged with its stack; the server keeps serving.
+func recoverPanic(logger *slog.Logger) func(context.Context, connect.Spec, http.Header, any) error {
+	return func(ctx context.Context, spec connect.Spec, _ http.Header, p any) error {
+		logger.ErrorContext(ctx, "panic in handler", "procedure", spec.Procedure,
+			"panic", p, "stack", string(debug.Stack()))
+		return connect.NewError(connect.CodeInternal, errors.New("internal error"))
+	}
 }

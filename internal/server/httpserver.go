@@ -6,13 +6,19 @@ import (
 )
 
 // NewHTTPServer returns the http.Server for h: HTTP/1.1 and unencrypted
-// HTTP/2 with prior knowledge (h2c) on one port, with the timeouts and limits
-// of cfg. No WriteTimeout is set, since it would cut long streams.
+// HTTP/2 with prior knowledge (h2c) on one port, or with TLS configured
+// HTTP/1.1 and HTTP/2 over TLS, with the timeouts and limits of cfg. No
+// WriteTimeout is set, since it would cut long streams: calls are bounded by
+// deadlines instead (see enforceDeadlines).
 func NewHTTPServer(cfg Config, h http.Handler) *http.Server {
 	cfg = cfg.WithDefaults()
 	protocols := new(http.Protocols)
 	protocols.SetHTTP1(true)
-	protocols.SetUnencryptedHTTP2(true)
+	if cfg.tls() {
+		protocols.SetHTTP2(true)
+	} else {
+		protocols.SetUnencryptedHTTP2(true)
+	}
 	return &http.Server{
 		Addr:      cfg.Addr,
 		Handler:   h,

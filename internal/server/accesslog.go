@@ -1,0 +1,182 @@
+package server
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"connectrpc.com/connect"
+)
+
+// call is what the access log learns about one request from inside connect-go:
+// the RPC's outcome, set by the interceptor of rpcOutcome.
+type call struct {
+	code atomic.Value // connect.Code as string, "ok" on success
+}
+
+type callKey struct{}
+
+// accessLog returns middleware that logs one line per request once it is
+// answered: method, path, protocol, HTTP version, HTTP status, the RPC's code,
+// duration and bytes read and written. It never logs bodies or header values.
+// The ResponseWriter it passes on keeps http.Flusher, so streams still flush.
+func accessLog(logger *slog.Logger) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			start := time.Now()
+			c := &call{}
+			rec := &responseRecorder{ResponseWriter: w}
+			body := &countingBody{ReadCloser: r.Body}
+			r.Body = body
+			r = r.WithContext(context.WithValue(r.Context(), callKey{}, c))
+			next.ServeHTTP(rec, r)
+
+			status := rec.status
+			if status == 0 {
+				status = http.StatusOK
+			}
+			attrs := []slog.Attr{
+				slog.String("method", r.Method),
+				slog.String("path", r.URL.Path),
+				slog.String("protocol", protocolOf(r)),
+				slog.String("http", r.Proto),
+				slog.Int("status", status),
+			}
+			if code, _ := c.code.Load().(string); code != "" {
+				attrs = append(attrs, slog.String("code", code))
+			} else if code := grpcStatus(rec.Header()); code != "" {
+				attrs = append(attrs, slog.String("code", code))
+			}
+			attrs = append(attrs,
+				slog.Duration("duration", time.Since(start)),
+				slog.Int64("bytes_in", body.n.Load()),
+				slog.Int64("bytes_out", rec.bytes),
+			)
+			logger.LogAttrs(r.Context(), slog.LevelInfo, "request", attrs...)
+		})
+	}
+}
+
+// rpcOutcome is a connect interceptor that records each RPC's code for the
+// access log.
+type rpcOutcome struct{}
+
+func record(ctx context.Context, err error) {
+	c, ok := ctx.Value(callKey{}).(*call)
+	if !ok {
+		return
+	}
+	if err == nil {
+		c.code.Store("ok")
+		return
+	}
+	c.code.Store(connect.CodeOf(err).String())
+}
+
+func (rpcOutcome) WrapUnary(next connect.UnaryFunc) connect.UnaryFunc {
+	return func(ctx context.Context, req connect.AnyRequest) (connect.AnyResponse, error) {
+		res, err := next(ctx, req)
+		record(ctx, err)
+		return res, err
+	}
+}
+
+func (rpcOutcome) WrapStreamingClient(next connect.StreamingClientFunc) connect.StreamingClientFunc {
+	return next
+}
+
+func (rpcOutcome) WrapStreamingHandler(next connect.StreamingHandlerFunc) connect.StreamingHandlerFunc {
+	return func(ctx context.Context, conn connect.StreamingHandlerConn) error {
+		err := next(ctx, conn)
+		record(ctx, err)
+		return err
+	}
+}
+
+// protocolOf names the RPC protocol of r from its Content-Type, or "http".
+func protocolOf(r *http.Request) string {
+	ct := strings.ToLower(r.Header.Get("Content-Type"))
+	switch {
+	case strings.HasPrefix(ct, "application/grpc-web"):
+		return "grpcweb"
+	case isGRPC(ct):
+		return "grpc"
+	case strings.HasPrefix(ct, "application/connect+"), r.Header.Get("Connect-Protocol-Version") != "",
+		r.Method == http.MethodGet && r.URL.Query().Has("connect"):
+		return "connect"
+	case ct == "application/json" || ct == "application/proto" || strings.HasPrefix(ct, "application/json;"):
+		return "connect"
+	}
+	return "http"
+}
+
+// grpcStatus reads the gRPC status a response carries in its headers or
+// trailers, as a code name ("ok", "invalid_argument", ...).
+func grpcStatus(h http.Header) string {
+	v := h.Get("Grpc-Status")
+	if v == "" {
+		v = h.Get(http.TrailerPrefix + "Grpc-Status")
+	}
+	n, err := strconv.Atoi(v)
+	switch {
+	case err != nil:
+		return v
+	case n == 0:
+		return "ok"
+	}
+	return connect.Code(n).String()
+}
+
+// responseRecorder notes the status and the bytes written. It implements
+// http.Flusher and Unwrap, so streaming and http.ResponseController work
+// through it.
+type responseRecorder struct {
+	http.ResponseWriter
+	status int
+	bytes  int64
+}
+
+func (r *responseRecorder) WriteHeader(status int) {
+	if r.status == 0 {
+		r.status = status
+	}
+	r.ResponseWriter.WriteHeader(status)
+}
+
+func (r *responseRecorder) Write(p []byte) (int, error) {
+	if r.status == 0 {
+		r.status = http.StatusOK
+	}
+	n, err := r.ResponseWriter.Write(p)
+	r.bytes += int64(n)
+	return n, err
+}
+
+func (r *responseRecorder) Flush() {
+	if f, ok := r.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+		return
+	}
+	_ = http.NewResponseController(r.ResponseWriter).Flush()
+}
+
+func (r *responseRecorder) Unwrap() http.ResponseWriter {
+	return r.ResponseWriter
+}
+
+// countingBody counts the bytes read from a request body.
+type countingBody struct {
+	io.ReadCloser
+	n atomic.Int64
+}
+
+func (b *countingBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	b.n.Add(int64(n))
+	return n, err
+}
