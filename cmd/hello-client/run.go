@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"flag"
 	"fmt"
@@ -9,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"os"
 	"syscall"
 	"time"
 
@@ -26,6 +29,8 @@ type options struct {
 	rpc      string
 	get      bool
 	timeout  time.Duration
+	tlsCA    string
+	insecure bool
 	names    []string
 }
 
@@ -76,6 +81,8 @@ func parseOptions(args []string, getenv func(string) string, stderr io.Writer) (
 	fs.StringVar(&opts.rpc, "rpc", "say-hello", "`RPC` to call: say-hello, lots-of-replies, lots-of-greetings or bidi-hello")
 	fs.BoolVar(&opts.get, "get", false, "use HTTP GET (Connect protocol and say-hello only)")
 	fs.DurationVar(&opts.timeout, "timeout", 10*time.Second, "give up after this long")
+	fs.StringVar(&opts.tlsCA, "tls-ca", "", "PEM `file` of the CA that signed the server's certificate (https URLs)")
+	fs.BoolVar(&opts.insecure, "insecure-skip-verify", false, "do not verify the server's certificate (https URLs; for testing only)")
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), "Usage: hello-client [flags] [NAME...]\n\n"+
 			"NAME defaults to eric; lots-of-greetings and bidi-hello take several.\n\nFlags:")
@@ -132,24 +139,45 @@ func newClient(opts options) (rpc_packageconnect.HelloWorldServiceClient, error)
 	if opts.get {
 		clientOpts = append(clientOpts, connect.WithHTTPGet())
 	}
+	tlsConfig, err := clientTLS(opts)
+	if err != nil {
+		return nil, err
+	}
 	// gRPC and bidirectional streams need HTTP/2.
-	h2c := opts.protocol == "grpc" || opts.rpc == "bidi-hello"
-	return rpc_packageconnect.NewHelloWorldServiceClient(httpClient(h2c), opts.addr, clientOpts...), nil
+	http2Only := opts.protocol == "grpc" || opts.rpc == "bidi-hello"
+	return rpc_packageconnect.NewHelloWorldServiceClient(httpClient(http2Only, tlsConfig), opts.addr, clientOpts...), nil
 }
 
-// httpClient returns a client speaking HTTP/1.1, or HTTP/2 with prior
-// knowledge (h2c) when h2c is true. Both also do HTTPS.
-func httpClient(h2c bool) *http.Client {
+// clientTLS returns the TLS settings of -tls-ca and -insecure-skip-verify.
+func clientTLS(opts options) (*tls.Config, error) {
+	cfg := &tls.Config{InsecureSkipVerify: opts.insecure} //nolint:gosec // the user asked for it
+	if opts.tlsCA != "" {
+		pem, err := os.ReadFile(opts.tlsCA)
+		if err != nil {
+			return nil, fmt.Errorf("read -tls-ca: %w", err)
+		}
+		cfg.RootCAs = x509.NewCertPool()
+		if !cfg.RootCAs.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("-tls-ca %s holds no PEM certificate", opts.tlsCA)
+		}
+	}
+	return cfg, nil
+}
+
+// httpClient returns a client for http URLs that speaks HTTP/1.1, or HTTP/2
+// with prior knowledge (h2c) when http2Only is true; for https URLs it speaks
+// HTTP/2 (and HTTP/1.1 unless http2Only), negotiated by ALPN.
+func httpClient(http2Only bool, tlsConfig *tls.Config) *http.Client {
 	protocols := new(http.Protocols)
-	if h2c {
+	protocols.SetHTTP2(true)
+	if http2Only {
 		protocols.SetUnencryptedHTTP2(true)
-		protocols.SetHTTP2(true)
 	} else {
 		protocols.SetHTTP1(true)
-		protocols.SetHTTP2(true)
 	}
 	return &http.Client{Transport: &http.Transport{
 		Protocols:         protocols,
+		TLSClientConfig:   tlsConfig,
 		ForceAttemptHTTP2: true,
 	}}
 }

@@ -3,12 +3,14 @@ package main
 import (
 	"bufio"
 	"context"
+	"crypto/tls"
 	"io"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -27,14 +29,19 @@ type started struct {
 
 // startRun calls run with args (plus -addr 127.0.0.1:0), reads the address it
 // listens on from its first line of output, and waits until health answers.
+// The server's log goes to stderr when it is not nil.
 func startRun(t *testing.T, args ...string) *started {
+	return startRunLogging(t, io.Discard, args...)
+}
+
+func startRunLogging(t *testing.T, stderr io.Writer, args ...string) *started {
 	t.Helper()
 	ctx, cancel := context.WithCancel(t.Context())
 	stdoutR, stdoutW := io.Pipe()
 	s := &started{cancel: cancel, done: make(chan error, 1)}
 	getenv := func(string) string { return "" }
 	go func() {
-		s.done <- run(ctx, append([]string{"-addr", "127.0.0.1:0"}, args...), getenv, stdoutW, io.Discard)
+		s.done <- run(ctx, append([]string{"-addr", "127.0.0.1:0"}, args...), getenv, stdoutW, stderr)
 		stdoutW.Close()
 	}()
 	line, err := bufio.NewReader(stdoutR).ReadString('\n')
@@ -44,20 +51,25 @@ func startRun(t *testing.T, args ...string) *started {
 	assert.True(t, len(fields) > 3 && fields[1] == "listening", "first line names the address: "+line)
 	s.addr = fields[3]
 	s.url = "http://" + s.addr
+	client := http.DefaultClient
+	if slices.Contains(args, "-tls-cert") {
+		s.url = "https://" + s.addr
+		client = &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}}
+	}
 	t.Cleanup(func() {
 		cancel()
 		<-s.done
 	})
-	waitHealthy(t, s.url)
+	waitHealthy(t, client, s.url)
 	return s
 }
 
 // waitHealthy polls the health check until it answers SERVING.
-func waitHealthy(t *testing.T, url string) {
+func waitHealthy(t *testing.T, client *http.Client, url string) {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		res, err := http.Post(url+"/grpc.health.v1.Health/Check", "application/json", strings.NewReader("{}"))
+		res, err := client.Post(url+"/grpc.health.v1.Health/Check", "application/json", strings.NewReader("{}"))
 		if err == nil {
 			body, _ := io.ReadAll(res.Body)
 			res.Body.Close()

@@ -1,0 +1,145 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"net/http"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"connectrpc.com/connect"
+
+	rpc "github.com/hellorpc/hellorpc/gen/rpc_package"
+	"github.com/hellorpc/hellorpc/gen/rpc_package/rpc_packageconnect"
+	"github.com/hellorpc/hellorpc/internal/assert"
+)
+
+// syncBuffer is a bytes.Buffer safe for the server's and the test's goroutines.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// TestDrainLosesNoAcceptedCall runs a bounded mixed-protocol load, signals
+// the server mid-load, and checks that every call the server accepted
+// succeeded at the client, and that open streams ended cleanly.
+func TestDrainLosesNoAcceptedCall(t *testing.T) {
+	logs := &syncBuffer{}
+	s := startRunLogging(t, logs, "-drain-grace", "300ms", "-shutdown-timeout", "5s", "-reply-interval", "200ms")
+
+	h1 := &http.Client{Transport: &http.Transport{}}
+	h2cProtocols := new(http.Protocols)
+	h2cProtocols.SetUnencryptedHTTP2(true)
+	h2c := &http.Client{Transport: &http.Transport{Protocols: h2cProtocols}}
+	clients := map[string]rpc_packageconnect.HelloWorldServiceClient{
+		"grpc":        rpc_packageconnect.NewHelloWorldServiceClient(h2c, s.url, connect.WithGRPC()),
+		"connect":     rpc_packageconnect.NewHelloWorldServiceClient(h1, s.url, connect.WithProtoJSON()),
+		"grpcweb":     rpc_packageconnect.NewHelloWorldServiceClient(h1, s.url, connect.WithGRPCWeb()),
+		"connect-h2c": rpc_packageconnect.NewHelloWorldServiceClient(h2c, s.url),
+	}
+
+	var (
+		signalled  atomic.Bool
+		successes  atomic.Int64
+		failures   atomic.Int64
+		earlyFails = make(chan error, 100)
+		wg         sync.WaitGroup
+	)
+	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
+	defer cancel()
+	for name, client := range clients {
+		for range 3 {
+			wg.Go(func() {
+				for range 5000 { // bounded
+					before := !signalled.Load()
+					_, err := client.SayHello(ctx, &rpc.HelloRequest{Name: "eric"})
+					switch {
+					case err == nil:
+						successes.Add(1)
+					case before && !signalled.Load():
+						earlyFails <- errors.New(name + ": " + err.Error())
+					default:
+						failures.Add(1)
+					}
+					if signalled.Load() && err != nil {
+						return // refused after the signal: this worker is done
+					}
+				}
+			})
+		}
+	}
+	// Streams that outlive the grace period (7 replies, 200 ms apart).
+	streamErrs := make(chan error, 4)
+	for _, client := range []rpc_packageconnect.HelloWorldServiceClient{clients["grpc"], clients["connect-h2c"], clients["grpc"], clients["grpcweb"]} {
+		wg.Go(func() {
+			stream, err := client.LotsOfReplies(ctx, &rpc.HelloRequest{Name: "eric"})
+			if err != nil {
+				streamErrs <- err
+				return
+			}
+			defer stream.Close()
+			for stream.Receive() {
+			}
+			streamErrs <- stream.Err()
+		})
+	}
+
+	time.Sleep(400 * time.Millisecond) // load is running, streams are open
+	signalled.Store(true)
+	signalAt := time.Now()
+	s.cancel()
+	select {
+	case err := <-s.done:
+		assert.NoError(t, err, "run after the signal")
+		s.done <- err
+	case <-time.After(10 * time.Second):
+		t.Fatal("run did not return within 10s of the signal")
+	}
+	drainTook := time.Since(signalAt)
+	wg.Wait()
+	close(earlyFails)
+	close(streamErrs)
+	for err := range earlyFails {
+		t.Errorf("a call failed before the signal: %v", err)
+	}
+	for err := range streamErrs {
+		if connect.CodeOf(err) != connect.CodeUnavailable {
+			t.Errorf("an open stream ended with %v, want unavailable after the grace period", err)
+		}
+	}
+
+	// Every SayHello the server logged as handled must have succeeded at the
+	// client, and none may have failed at the server.
+	var accepted, notOK int64
+	for line := range strings.Lines(logs.String()) {
+		if strings.Contains(line, "msg=request") && strings.Contains(line, "path=/rpc_package.HelloWorldService/SayHello") {
+			accepted++
+			if !strings.Contains(line, "code=ok") {
+				notOK++
+				t.Errorf("the server logged a failed call: %s", line)
+			}
+		}
+	}
+	t.Logf("drain: %d calls accepted by the server, %d succeeded at the clients, %d refused after the signal; run returned %v after the signal",
+		accepted, successes.Load(), failures.Load(), drainTook.Round(time.Millisecond))
+	assert.Equal(t, successes.Load(), accepted, "calls the clients saw succeed = calls the server accepted")
+	assert.Equal(t, notOK, int64(0), "accepted calls that failed")
+	assert.True(t, accepted > 100, "the load ran")
+	assert.Contains(t, logs.String(), "msg=draining", "drain logged")
+}

@@ -1,0 +1,77 @@
+package server_test
+
+import (
+	"bytes"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hellorpc/hellorpc/internal/server"
+)
+
+// FuzzHandler sends arbitrary paths, Content-Types, encodings and bodies
+// through the whole handler over HTTP/1.1 and HTTP/2. The server must answer
+// every one within a bound, never with 500 and never by panicking.
+func FuzzHandler(f *testing.F) {
+	for _, seed := range []struct {
+		path, contentType, encoding string
+		body                        []byte
+		http2                       bool
+	}{
+		{sayHello, "application/json", "", []byte(`{"name":"eric"}`), false},
+		{sayHello, "application/proto", "", []byte("\x0a\x04eric"), false},
+		{sayHello, "application/grpc", "", frame(0, 6, []byte("\x0a\x04eric")), true},
+		{sayHello, "application/grpc-web+proto", "", frame(0, 6, []byte("\x0a\x04eric")), false},
+		{sayHello, "application/grpc", "gzip", frame(1, 3, []byte{1, 2, 3}), true},
+		{"/rpc_package.HelloWorldService/LotsOfReplies", "application/connect+json", "", frame(0, 15, []byte(`{"name":"eric"}`)), false},
+		{"/rpc_package.HelloWorldService/BidiHello", "application/grpc+json", "", frame(0, 2, []byte(`{}`)), true},
+		{"/rpc_package.HelloWorldService/LotsOfGreetings", "application/connect+proto", "", frame(0, 1<<30, nil), true},
+		{"/grpc.health.v1.Health/Check", "application/json", "", []byte(`{}`), false},
+		{"/grpc.reflection.v1.ServerReflection/ServerReflectionInfo", "application/grpc", "", frame(0, 3, []byte("\x3a\x01*")), true},
+		{"/", "", "", nil, false},
+		{"/../go.mod", "text/plain", "", []byte("x"), false},
+	} {
+		f.Add(seed.path, seed.contentType, seed.encoding, seed.body, seed.http2)
+	}
+	logs := &logBuffer{}
+	h := server.NewHandler(server.Config{
+		Logger:          slog.New(slog.NewJSONHandler(logs, nil)),
+		MaxMessageBytes: 64 << 10,
+		MaxCallDuration: 2 * time.Second,
+	})
+	f.Fuzz(func(t *testing.T, path, contentType, encoding string, body []byte, http2 bool) {
+		if _, err := url.ParseRequestURI(path); err != nil || !strings.HasPrefix(path, "/") || strings.ContainsAny(path, " ?#%") {
+			return // not a request target a client could send
+		}
+		req := httptest.NewRequest(http.MethodPost, path, bytes.NewReader(body))
+		req.Header.Set("Content-Type", contentType)
+		if encoding != "" {
+			req.Header.Set("Content-Encoding", encoding)
+			req.Header.Set("Grpc-Encoding", encoding)
+		}
+		if http2 {
+			req.Proto, req.ProtoMajor, req.ProtoMinor = "HTTP/2.0", 2, 0
+		}
+		rec := httptest.NewRecorder()
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			h.ServeHTTP(rec, req)
+		}()
+		select {
+		case <-done:
+		case <-time.After(5 * time.Second):
+			t.Fatalf("no answer within 5s to POST %q %q %q (%d bytes)", path, contentType, encoding, len(body))
+		}
+		if rec.Code == http.StatusInternalServerError {
+			t.Fatalf("500 for POST %q %q %q: %s", path, contentType, encoding, rec.Body.String())
+		}
+		if strings.Contains(logs.String(), "panic") {
+			t.Fatalf("a handler panicked: %s", logs.String())
+		}
+	})
+}
