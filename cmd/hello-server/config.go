@@ -33,16 +33,18 @@ var envNames = map[string]string{
 	"max-streams":         "HELLORPC_MAX_STREAMS",
 	"tls-cert":            "HELLORPC_TLS_CERT",
 	"tls-key":             "HELLORPC_TLS_KEY",
+	"debug-addr":          "HELLORPC_DEBUG_ADDR",
 	"reply-interval":      "HELLORPC_REPLY_INTERVAL",
 	"max-stream-messages": "HELLORPC_MAX_STREAM_MESSAGES",
 }
 
 // parseConfig reads the server's configuration from args and the environment.
-func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (server.Config, slog.Level, error) {
+func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (server.Config, slog.Level, string, error) {
 	var (
-		cfg     server.Config
-		origins string
-		level   slog.Level
+		cfg       server.Config
+		origins   string
+		level     slog.Level
+		debugAddr string
 	)
 	fs := flag.NewFlagSet("hello-server", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -58,6 +60,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (s
 	fs.IntVar(&cfg.MaxConcurrentStreams, "max-streams", server.DefaultMaxConcurrentStreams, "most concurrent HTTP/2 streams per connection")
 	fs.StringVar(&cfg.TLSCertFile, "tls-cert", "", "PEM certificate `file`: serve HTTPS (HTTP/2 and HTTP/1.1) instead of HTTP/1.1 and h2c")
 	fs.StringVar(&cfg.TLSKeyFile, "tls-key", "", "PEM private key `file` for -tls-cert")
+	fs.StringVar(&debugAddr, "debug-addr", "", "`address` for expvar and pprof (/debug/vars, /debug/pprof/); keep it on loopback (default off)")
 	fs.DurationVar(&cfg.MaxCallDuration, "max-call-duration", server.DefaultMaxCallDuration, "longest any call may last, unary or streaming, whatever the client's deadline")
 	fs.DurationVar(&cfg.Greeter.ReplyInterval, "reply-interval", DefaultReplyInterval, "pause between the streamed replies of LotsOfReplies")
 	fs.IntVar(&cfg.Greeter.MaxStreamMessages, "max-stream-messages", greeter.DefaultMaxStreamMessages, "most names one client stream may send")
@@ -67,13 +70,13 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (s
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
-		return cfg, level, err
+		return cfg, level, debugAddr, err
 	}
 	if fs.NArg() > 0 {
-		return cfg, level, fmt.Errorf("unexpected arguments %q: hello-server takes only flags", fs.Args())
+		return cfg, level, debugAddr, fmt.Errorf("unexpected arguments %q: hello-server takes only flags", fs.Args())
 	}
 	if err := cli.ApplyEnv(fs, envNames, getenv); err != nil {
-		return cfg, level, err
+		return cfg, level, debugAddr, err
 	}
 	for o := range strings.SplitSeq(origins, ",") {
 		if o = strings.TrimSpace(o); o != "" {
@@ -81,16 +84,16 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (s
 		}
 	}
 	if (cfg.TLSCertFile == "") != (cfg.TLSKeyFile == "") {
-		return cfg, level, errors.New("-tls-cert and -tls-key go together: give both or neither")
+		return cfg, level, debugAddr, errors.New("-tls-cert and -tls-key go together: give both or neither")
 	}
 	if cfg.ReadHeaderTimeout <= 0 || cfg.IdleTimeout <= 0 || cfg.ShutdownTimeout <= 0 || cfg.MaxCallDuration <= 0 || cfg.DrainGrace <= 0 {
-		return cfg, level, errors.New("timeouts must be positive")
+		return cfg, level, debugAddr, errors.New("timeouts must be positive")
 	}
 	if cfg.Greeter.ReplyInterval < 0 {
-		return cfg, level, errors.New("-reply-interval must not be negative")
+		return cfg, level, debugAddr, errors.New("-reply-interval must not be negative")
 	}
 	if cfg.MaxHeaderBytes <= 0 || cfg.MaxMessageBytes <= 0 || cfg.Greeter.MaxStreamMessages <= 0 || cfg.MaxConcurrentStreams <= 0 {
-		return cfg, level, errors.New("size limits must be positive")
+		return cfg, level, debugAddr, errors.New("size limits must be positive")
 	}
-	return cfg, level, nil
+	return cfg, level, debugAddr, nil
 }

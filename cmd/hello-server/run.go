@@ -8,7 +8,9 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/http"
 	"strconv"
+	"time"
 
 	"github.com/hellorpc/hellorpc/internal/server"
 )
@@ -17,7 +19,7 @@ import (
 // gracefully. It returns an error when the configuration is invalid, the
 // address cannot be listened on, or serving fails.
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	cfg, level, err := parseConfig(args, getenv, stderr)
+	cfg, level, debugAddr, err := parseConfig(args, getenv, stderr)
 	if errors.Is(err, flag.ErrHelp) {
 		return nil
 	}
@@ -36,6 +38,14 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		scheme = "https"
 	}
 	printWelcome(stdout, ln.Addr(), scheme)
+	if debugAddr != "" {
+		stop, err := serveDebug(debugAddr, stdout)
+		if err != nil {
+			ln.Close()
+			return err
+		}
+		defer stop()
+	}
 	cfg.Logger.Info("serving", "addr", ln.Addr().String(), "tls", scheme == "https", "cors_origins", cfg.CORSOrigins)
 	return server.Serve(ctx, ln, cfg)
 }
@@ -54,4 +64,16 @@ func printWelcome(w io.Writer, addr net.Addr, scheme string) {
 	fmt.Fprintf(w, "hello-server listening on %s (%s, one port)\n", addr, protocols)
 	fmt.Fprintf(w, "  page:  %s/\n", base)
 	fmt.Fprintf(w, "  try:   curl -s -H 'Content-Type: application/json' -d '{\"name\":\"eric\"}' %s/rpc_package.HelloWorldService/SayHello\n", base)
+}
+
+// serveDebug serves server.DebugHandler on addr until stop is called.
+func serveDebug(addr string, stdout io.Writer) (stop func(), err error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("listen on -debug-addr %s: %w", addr, err)
+	}
+	srv := &http.Server{Handler: server.DebugHandler(), ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = srv.Serve(ln) }()
+	fmt.Fprintf(stdout, "debug: http://%s/debug/vars and /debug/pprof/\n", ln.Addr())
+	return func() { _ = srv.Close() }, nil
 }

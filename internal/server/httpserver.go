@@ -3,6 +3,7 @@ package server
 import (
 	"log/slog"
 	"net/http"
+	"time"
 )
 
 // NewHTTPServer returns the http.Server for h: HTTP/1.1 and unencrypted
@@ -24,7 +25,15 @@ func NewHTTPServer(cfg Config, h http.Handler) *http.Server {
 		Handler:   h,
 		Protocols: protocols,
 		HTTP2: &http.HTTP2Config{
-			MaxConcurrentStreams: cfg.MaxConcurrentStreams,
+			MaxConcurrentStreams:          cfg.MaxConcurrentStreams,
+			MaxReadFrameSize:              1 << 20, // largest frame a client may send
+			MaxReceiveBufferPerStream:     1 << 20, // flow-control window per stream
+			MaxReceiveBufferPerConnection: 4 << 20, // and per connection
+			MaxDecoderHeaderTableSize:     4 << 10,
+			MaxEncoderHeaderTableSize:     4 << 10,
+			SendPingTimeout:               time.Minute,      // ping a connection silent this long,
+			PingTimeout:                   15 * time.Second, // and close it if the ping is not answered
+			WriteByteTimeout:              30 * time.Second, // close a connection whose peer stops reading
 		},
 		ReadHeaderTimeout: cfg.ReadHeaderTimeout,
 		IdleTimeout:       cfg.IdleTimeout,
