@@ -7,43 +7,24 @@ package browsertest
 
 import (
 	"context"
-	"os"
 	"testing"
 	"time"
 
 	"github.com/chromedp/chromedp"
 
+	"github.com/hellorpc/hellorpc/internal/chromium"
 	"github.com/hellorpc/hellorpc/internal/testenv"
 )
-
-// ChromiumVar names the environment variable that may point at another
-// Chromium binary. Default /usr/bin/chromium, else "chromium" on PATH.
-const ChromiumVar = "HELLORPC_CHROMIUM"
 
 // New starts a headless Chromium with a fresh profile and returns a chromedp
 // context for one tab in it. The browser stops when the test ends.
 func New(t *testing.T) context.Context {
 	t.Helper()
-	path := os.Getenv(ChromiumVar)
-	if path == "" {
-		path = "/usr/bin/chromium"
-		if _, err := os.Stat(path); err != nil {
-			path = testenv.Command(t, "chromium", "Chromium (apt-get install chromium)")
-		}
+	path, err := chromium.Path()
+	if err != nil {
+		testenv.Missing(t, "Chromium (apt-get install chromium)", err)
 	}
-	opts := []chromedp.ExecAllocatorOption{
-		chromedp.ExecPath(path),
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.Headless,
-		chromedp.NoSandbox,
-		chromedp.DisableGPU,
-		chromedp.NoFirstRun,
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.WindowSize(900, 700),
-	}
+	opts := chromium.Options(path, t.TempDir())
 	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancel := chromedp.NewContext(allocCtx)
 	t.Cleanup(func() {

@@ -1,0 +1,38 @@
+package main
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/hellorpc/hellorpc/internal/interop"
+	"github.com/hellorpc/hellorpc/internal/testenv"
+)
+
+// TestInteropMatrix runs every cell of the matrix; a missing client skips its
+// cells, or fails them under HELLORPC_REQUIRE_ALL=1.
+func TestInteropMatrix(t *testing.T) {
+	results, err := interop.Run(t.Context(), interop.Options{Root: "../.."})
+	if err != nil {
+		t.Fatalf("interop: %v", err)
+	}
+	if len(results) < 50 {
+		t.Fatalf("the matrix has %d cells, want at least 50", len(results))
+	}
+	for _, r := range results {
+		name := strings.Join([]string{r.Client, r.Protocol, r.HTTP, r.RPC}, "/")
+		t.Run(name, func(t *testing.T) {
+			switch r.Status {
+			case interop.Pass, interop.ByDesign:
+				t.Logf("%s: %s", r.Status, r.Detail)
+			case interop.Missing:
+				testenv.Missing(t, r.Client, errorString(r.Detail))
+			default:
+				t.Errorf("%s: %s", r.Status, r.Detail)
+			}
+		})
+	}
+}
+
+type errorString string
+
+func (e errorString) Error() string { return string(e) }

@@ -1,0 +1,154 @@
+package interop
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/hellorpc/hellorpc/internal/chromium"
+)
+
+// bundle builds web/interop/<src> with esbuild into the temp dir.
+func (e *env) bundle(ctx context.Context, src, out string, args ...string) (string, error) {
+	esbuild, err := e.tool("esbuild")
+	if err != nil {
+		return "", err
+	}
+	target := filepath.Join(e.tmp, out)
+	_, err = e.output(ctx, nil, esbuild, append([]string{"web/interop/" + src, "--bundle", "--format=esm",
+		"--log-level=warning", "--outfile=" + target}, args...)...)
+	return target, err
+}
+
+func (e *env) connectNodeCells(ctx context.Context) group {
+	node, err := e.tool("node")
+	if err == nil {
+		_, err = e.bundle(ctx, "connect-node.ts", "connect-node.mjs", "--platform=node")
+	}
+	if err != nil {
+		return group{missing: err, cells: []cell{{client: "connect-es (Node)", protocol: "all", http: "all", rpc: "all"}}}
+	}
+	script := filepath.Join(e.tmp, "connect-node.mjs")
+	var cells []cell
+	for _, protocol := range []string{"connect-json", "connect-binary", "grpcweb", "grpc"} {
+		for _, http := range []string{"1.1", "2"} {
+			if protocol == "grpc" && http == "1.1" {
+				continue // connect-node offers gRPC over HTTP/2 only
+			}
+			for _, rpc := range []string{"unary", "server-stream"} {
+				want := map[string][]string{"unary": wantUnary, "server-stream": wantServer}[rpc]
+				cells = append(cells, cell{client: "connect-es (Node)", protocol: protocol, http: http, rpc: strings.ReplaceAll(rpc, "-", " "), want: want, parse: lines,
+					run: func(ctx context.Context) (string, error) {
+						return e.output(ctx, nil, node, script, e.url, protocol, http, rpc, "eric")
+					}})
+			}
+		}
+	}
+	return group{cells: cells}
+}
+
+func (e *env) grpcJSCells() group {
+	node, err := e.tool("node")
+	if err != nil {
+		return group{missing: err, cells: []cell{{client: "@grpc/grpc-js", protocol: "gRPC", http: "2", rpc: "all"}}}
+	}
+	call := func(rpc string, want []string, names ...string) cell {
+		args := append([]string{"web/interop/grpc-js.mjs", e.addr, filepath.Join(e.root, "proto/rpc_package/helloworld.proto"), rpc}, names...)
+		return cell{client: "@grpc/grpc-js", protocol: "gRPC", http: "2", rpc: strings.ReplaceAll(rpc, "-", " "), want: want, parse: lines,
+			run: func(ctx context.Context) (string, error) { return e.output(ctx, nil, node, args...) }}
+	}
+	return group{cells: []cell{
+		call("unary", wantUnary, "eric"),
+		call("server-stream", wantServer, "eric"),
+		call("client-stream", wantClient, "a", "b", "c"),
+		call("bidi", wantBidi, "a", "b"),
+	}}
+}
+
+// grpcWebCells drive Google's grpc-web runtime in Chromium, from a page on
+// another origin than the API.
+func (e *env) grpcWebCells(ctx context.Context) group {
+	cells := []cell{}
+	for _, rpc := range []string{"unary", "server-stream"} {
+		want := map[string][]string{"unary": wantUnary, "server-stream": wantServer}[rpc]
+		cells = append(cells, cell{client: "grpc-web (Chromium, cross-origin)", protocol: "grpcweb (binary)", http: "1.1", rpc: strings.ReplaceAll(rpc, "-", " "),
+			want: want, parse: lines})
+	}
+	path, err := chromium.Path()
+	if err == nil {
+		_, err = e.bundle(ctx, "grpcweb.ts", "page/grpcweb.js")
+	}
+	if err != nil {
+		return group{missing: fmt.Errorf("Chromium or esbuild: %w", err), cells: cells}
+	}
+	browser := &browser{path: path, dir: filepath.Join(e.tmp, "chromium")}
+	e.stop = append(e.stop, browser.close)
+	for i := range cells {
+		rpc := strings.ReplaceAll(cells[i].rpc, " ", "-")
+		cells[i].run = func(ctx context.Context) (string, error) {
+			return browser.grpcWeb(ctx, e.pageURL+"/?api="+url.QueryEscape(e.url), rpc, "binary")
+		}
+	}
+	return group{cells: cells}
+}
+
+// browser starts Chromium on first use.
+type browser struct {
+	path, dir string
+	ctx       context.Context
+	cancel    []context.CancelFunc
+}
+
+func (b *browser) close() {
+	for _, cancel := range b.cancel {
+		cancel()
+	}
+}
+
+// grpcWeb opens the grpc-web page and makes one call; it returns the replies,
+// one per line, or the error the runtime reported.
+func (b *browser) grpcWeb(ctx context.Context, pageURL, rpc, format string) (string, error) {
+	if b.ctx == nil {
+		alloc, cancelAlloc := chromedp.NewExecAllocator(context.Background(), chromium.Options(b.path, b.dir)...)
+		tab, cancelTab := chromedp.NewContext(alloc)
+		b.ctx, b.cancel = tab, []context.CancelFunc{cancelTab, cancelAlloc}
+		if err := chromedp.Do(tab); err != nil {
+			return "", fmt.Errorf("start Chromium: %w", err)
+		}
+	}
+	ctx, cancel := context.WithTimeout(b.ctx, 20*time.Second)
+	defer cancel()
+	type event struct{ Kind, Text string }
+	err := chromedp.Do(ctx,
+		chromedp.Navigate(pageURL),
+		chromedp.Poll[chromedp.Void](`document.body.dataset.ready === "true"`),
+	)
+	if err != nil {
+		return "", err
+	}
+	id, err := chromedp.Run(ctx, chromedp.Evaluate[int](fmt.Sprintf(`window.hello.call(%q, "eric", %q)`, rpc, format)))
+	if err != nil {
+		return "", err
+	}
+	got, err := chromedp.Run(ctx, chromedp.Poll[[]event](fmt.Sprintf(
+		`window.hello.calls[%d].done ? window.hello.calls[%d].events.map(e => ({kind: e.kind, text: e.text})) : null`, id, id)))
+	if err != nil {
+		return "", err
+	}
+	out := ""
+	for _, ev := range got {
+		switch ev.Kind {
+		case "data":
+			out += ev.Text + "\n"
+		case "error":
+			return out, errors.New("grpc-web: " + ev.Text)
+		}
+	}
+	return out, nil
+}
