@@ -2,6 +2,7 @@ package interop
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -81,6 +82,20 @@ func frames(out string) []string {
 		b = b[5+n:]
 	}
 	return got
+}
+
+// textFrames decodes a grpc-web-text body (padded base64 chunks) and then
+// its frames.
+func textFrames(out string) []string {
+	var b []byte
+	for i := 0; i+4 <= len(out); i += 4 {
+		quantum, err := base64.StdEncoding.DecodeString(out[i : i+4])
+		if err != nil {
+			return nil
+		}
+		b = append(b, quantum...)
+	}
+	return frames(string(b))
 }
 
 // frame wraps a HelloRequest for name in a gRPC envelope.
@@ -243,6 +258,9 @@ func (e *env) curlCells() group {
 			run: run(sayHello + "?encoding=json&message=%7B%22name%22%3A%22eric%22%7D")},
 		{client: "curl", protocol: "grpcweb (hand-framed)", http: "1.1", rpc: "unary", want: wantUnary, parse: frames,
 			run: run("-H", "Content-Type: application/grpc-web+proto", "--data-binary", "@"+body, sayHello)},
+		{client: "curl", protocol: "grpcweb-text (hand-encoded)", http: "1.1", rpc: "unary", want: wantUnary, parse: textFrames,
+			run: run("-H", "Content-Type: application/grpc-web-text", "-H", "Accept: application/grpc-web-text",
+				"--data", base64.StdEncoding.EncodeToString(frame("eric")), sayHello)},
 		{client: "curl", protocol: "grpc (hand-framed)", http: "2 (h2c)", rpc: "unary", want: wantUnary, parse: frames,
 			run: run("--http2-prior-knowledge", "-H", "Content-Type: application/grpc", "-H", "TE: trailers", "--data-binary", "@"+body, sayHello)},
 		{client: "curl", protocol: "grpc (hand-framed)", http: "1.1", rpc: "unary", why: "gRPC needs HTTP/2",

@@ -75,10 +75,12 @@ func (e *env) grpcJSCells() group {
 // another origin than the API.
 func (e *env) grpcWebCells(ctx context.Context) group {
 	cells := []cell{}
-	for _, rpc := range []string{"unary", "server-stream"} {
-		want := map[string][]string{"unary": wantUnary, "server-stream": wantServer}[rpc]
-		cells = append(cells, cell{client: "grpc-web (Chromium, cross-origin)", protocol: "grpcweb (binary)", http: "1.1", rpc: strings.ReplaceAll(rpc, "-", " "),
-			want: want, parse: lines})
+	for _, format := range []string{"text", "binary"} {
+		for _, rpc := range []string{"unary", "server-stream"} {
+			want := map[string][]string{"unary": wantUnary, "server-stream": wantServer}[rpc]
+			cells = append(cells, cell{client: "grpc-web (Chromium, cross-origin)", protocol: "grpcweb (" + format + ")", http: "1.1",
+				rpc: strings.ReplaceAll(rpc, "-", " "), want: want, parse: lines})
+		}
 	}
 	path, err := chromium.Path()
 	if err == nil {
@@ -91,8 +93,9 @@ func (e *env) grpcWebCells(ctx context.Context) group {
 	e.stop = append(e.stop, browser.close)
 	for i := range cells {
 		rpc := strings.ReplaceAll(cells[i].rpc, " ", "-")
+		format := strings.TrimSuffix(strings.TrimPrefix(cells[i].protocol, "grpcweb ("), ")")
 		cells[i].run = func(ctx context.Context) (string, error) {
-			return browser.grpcWeb(ctx, e.pageURL+"/?api="+url.QueryEscape(e.url), rpc, "binary")
+			return browser.grpcWeb(ctx, e.pageURL+"/?api="+url.QueryEscape(e.url), rpc, format)
 		}
 	}
 	return group{cells: cells}

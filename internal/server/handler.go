@@ -13,6 +13,7 @@ import (
 
 	"github.com/hellorpc/hellorpc/gen/rpc_package/rpc_packageconnect"
 	"github.com/hellorpc/hellorpc/internal/greeter"
+	"github.com/hellorpc/hellorpc/internal/grpcwebtext"
 	"github.com/hellorpc/hellorpc/web"
 )
 
@@ -26,8 +27,8 @@ var services = []string{
 
 // NewHandler returns the http.Handler that serves every route of hellorpc.
 // A request enters here and passes the middleware, outermost first: access
-// log, CORS, the HTTP/2 check for gRPC, the body cap, deadlines. It is then
-// routed below; greeter validates and answers it.
+// log, CORS, gRPC-Web text mode, the HTTP/2 check for gRPC, the body cap,
+// deadlines. It is then routed below; greeter validates and answers it.
 func NewHandler(cfg Config) http.Handler {
 	return newHandler(cfg.WithDefaults(), &drain{health: grpchealth.NewStaticChecker(services...)})
 }
@@ -54,6 +55,7 @@ func newHandler(cfg Config, d *drain) http.Handler {
 	h = enforceDeadlines(cfg.MaxCallDuration)(h)
 	h = capUnaryBodies(cfg.MaxMessageBytes, services)(h)
 	h = requireHTTP2ForGRPC(h)
+	h = grpcwebtext.Handler(h)
 	h = allowCORS(cfg.CORSOrigins)(h)
 	h = accessLog(cfg.Logger)(h)
 	return h

@@ -33,8 +33,9 @@ type Server struct {
 }
 
 // Start serves server.NewHandler(cfg) on 127.0.0.1 with the http.Server
-// settings of server.NewHTTPServer, and closes it when the test ends.
-func Start(t testing.TB, cfg server.Config) *Server {
+// settings of server.NewHTTPServer, and closes it when the test ends. Each of
+// wrap, in order, wraps the handler (to serve test assets beside it, say).
+func Start(t testing.TB, cfg server.Config, wrap ...func(http.Handler) http.Handler) *Server {
 	t.Helper()
 	s := &Server{}
 	record := func(next http.Handler) http.Handler {
@@ -45,8 +46,12 @@ func Start(t testing.TB, cfg server.Config) *Server {
 			next.ServeHTTP(w, r) // the same w: Flusher stays visible
 		})
 	}
+	h := server.NewHandler(cfg)
+	for _, w := range wrap {
+		h = w(h)
+	}
 	s.Server = httptest.NewUnstartedServer(nil)
-	s.Config = server.NewHTTPServer(cfg, record(server.NewHandler(cfg)))
+	s.Config = server.NewHTTPServer(cfg, record(h))
 	s.Config.ConnState = func(_ net.Conn, state http.ConnState) {
 		if state == http.StateNew {
 			s.conns.Add(1)
