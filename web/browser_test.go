@@ -77,7 +77,7 @@ func TestPageSameOrigin(t *testing.T) {
 			assert.Equal(t, got.Reply, "Hello, eric!", "reply")
 			assert.Equal(t, got.ContentType, contentType, "Content-Type shown")
 			assert.Contains(t, got.RoundTrip, " ms", "round trip shown")
-			assert.Equal(t, srv.LastRequest().ContentType, requestContentType(protocol), "Content-Type the server saw")
+			assert.Equal(t, srv.LastRequestTo("/rpc_package.HelloWorldService/SayHello").ContentType, requestContentType(protocol), "Content-Type the server saw")
 
 			got = call(t, ctx, srv.URL+"/", protocol, "")
 			assert.Equal(t, got.State, "error", "state for an empty name")
@@ -127,7 +127,7 @@ func TestPageCrossOrigin(t *testing.T) {
 			assert.Equal(t, got.State, "ok", "state with the origin allowed (reply: "+got.Reply+")")
 			assert.Equal(t, got.Reply, "Hello, eric!", "reply")
 			assert.Equal(t, got.ContentType, contentType, "Content-Type shown")
-			assert.Equal(t, allowing.LastRequest().ContentType, requestContentType(protocol), "Content-Type the API saw")
+			assert.Equal(t, allowing.LastRequestTo("/rpc_package.HelloWorldService/SayHello").ContentType, requestContentType(protocol), "Content-Type the API saw")
 
 			got = call(t, ctx, page.URL+"/?api="+url.QueryEscape(refusing.URL), protocol, "eric")
 			assert.Equal(t, got.State, "error", "state with the origin not allowed")

@@ -118,7 +118,7 @@ func TestGoogleGRPCWebClient(t *testing.T) {
 				id := startGRPCWebCall(t, ctx, o.pageURL, "unary", format)
 				events := grpcWebEvents(t, ctx, id, 0)
 				assert.Equal(t, data(events), []string{"Hello, eric!"}, fmt.Sprintf("unary events %v", events))
-				assert.Equal(t, o.api.LastRequest().ContentType, contentType, "Content-Type the server saw")
+				assert.Equal(t, o.api.LastRequestTo("/rpc_package.HelloWorldService/SayHello").ContentType, contentType, "Content-Type the server saw")
 
 				release := gate.Arm()
 				if format == "binary" {

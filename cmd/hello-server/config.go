@@ -34,6 +34,7 @@ var envNames = map[string]string{
 	"tls-cert":            "HELLORPC_TLS_CERT",
 	"tls-key":             "HELLORPC_TLS_KEY",
 	"debug-addr":          "HELLORPC_DEBUG_ADDR",
+	"write-coalescing":    "HELLORPC_WRITE_COALESCING",
 	"reply-interval":      "HELLORPC_REPLY_INTERVAL",
 	"max-stream-messages": "HELLORPC_MAX_STREAM_MESSAGES",
 }
@@ -60,6 +61,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (s
 	fs.IntVar(&cfg.MaxConcurrentStreams, "max-streams", server.DefaultMaxConcurrentStreams, "most concurrent HTTP/2 streams per connection")
 	fs.StringVar(&cfg.TLSCertFile, "tls-cert", "", "PEM certificate `file`: serve HTTPS (HTTP/2 and HTTP/1.1) instead of HTTP/1.1 and h2c")
 	fs.StringVar(&cfg.TLSKeyFile, "tls-key", "", "PEM private key `file` for -tls-cert")
+	coalescing := fs.Bool("write-coalescing", true, "gather the HTTP/2 writes of many streams into fewer system calls")
 	fs.StringVar(&debugAddr, "debug-addr", "", "`address` for expvar and pprof (/debug/vars, /debug/pprof/); keep it on loopback (default off)")
 	fs.DurationVar(&cfg.MaxCallDuration, "max-call-duration", server.DefaultMaxCallDuration, "longest any call may last, unary or streaming, whatever the client's deadline")
 	fs.DurationVar(&cfg.Greeter.ReplyInterval, "reply-interval", DefaultReplyInterval, "pause between the streamed replies of LotsOfReplies")
@@ -78,6 +80,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (s
 	if err := cli.ApplyEnv(fs, envNames, getenv); err != nil {
 		return cfg, level, debugAddr, err
 	}
+	cfg.DisableWriteCoalescing = !*coalescing
 	for o := range strings.SplitSeq(origins, ",") {
 		if o = strings.TrimSpace(o); o != "" {
 			cfg.CORSOrigins = append(cfg.CORSOrigins, o)

@@ -25,39 +25,41 @@ type callKey struct{}
 // answered: method, path, protocol, HTTP version, HTTP status, the RPC's code,
 // duration and bytes read and written. It never logs bodies or header values.
 // The ResponseWriter it passes on keeps http.Flusher, so streams still flush.
+// When the logger does not log at Info, requests pass through untouched.
 func accessLog(logger *slog.Logger) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if !logger.Enabled(r.Context(), slog.LevelInfo) {
+				next.ServeHTTP(w, r)
+				return
+			}
 			start := time.Now()
-			c := &call{}
+			// One allocation holds everything the log line needs.
 			rec := &responseRecorder{ResponseWriter: w}
-			body := &countingBody{ReadCloser: r.Body}
-			r.Body = body
-			r = r.WithContext(context.WithValue(r.Context(), callKey{}, c))
+			rec.body.ReadCloser = r.Body
+			r.Body = &rec.body
+			r = r.WithContext(context.WithValue(r.Context(), callKey{}, &rec.call))
 			next.ServeHTTP(rec, r)
 
 			status := rec.status
 			if status == 0 {
 				status = http.StatusOK
 			}
-			attrs := []slog.Attr{
+			code, _ := rec.call.code.Load().(string)
+			if code == "" {
+				code = grpcStatus(rec.Header())
+			}
+			logger.LogAttrs(r.Context(), slog.LevelInfo, "request",
 				slog.String("method", r.Method),
 				slog.String("path", r.URL.Path),
 				slog.String("protocol", protocolOf(r)),
 				slog.String("http", r.Proto),
 				slog.Int("status", status),
-			}
-			if code, _ := c.code.Load().(string); code != "" {
-				attrs = append(attrs, slog.String("code", code))
-			} else if code := grpcStatus(rec.Header()); code != "" {
-				attrs = append(attrs, slog.String("code", code))
-			}
-			attrs = append(attrs,
+				slog.String("code", code),
 				slog.Duration("duration", time.Since(start)),
-				slog.Int64("bytes_in", body.n.Load()),
+				slog.Int64("bytes_in", rec.body.n.Load()),
 				slog.Int64("bytes_out", rec.bytes),
 			)
-			logger.LogAttrs(r.Context(), slog.LevelInfo, "request", attrs...)
 		})
 	}
 }
@@ -139,6 +141,8 @@ type responseRecorder struct {
 	http.ResponseWriter
 	status int
 	bytes  int64
+	body   countingBody // the request body, counted
+	call   call         // the RPC's outcome, set by rpcOutcome
 }
 
 func (r *responseRecorder) WriteHeader(status int) {

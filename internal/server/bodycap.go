@@ -18,12 +18,12 @@ const envelopeAllowance = 1 << 10
 // be. connect-go's read limit (connect.WithReadMaxBytes) still bounds each
 // message after decompression. Client streams are not capped here: their
 // messages are bounded one by one, and their count by the greeter.
-func capUnaryBodies(maxMessageBytes int, serviceNames []string) func(http.Handler) http.Handler {
+func capUnaryBodies(maxMessageBytes int, clientStreams map[string]bool) func(http.Handler) http.Handler {
 	limit := int64(maxMessageBytes) + envelopeAllowance
-	streams := clientStreamPaths(serviceNames)
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if r.Method == http.MethodPost && !streams[r.URL.Path] {
+			// A declared Content-Length within the limit already bounds the body.
+			if r.Method == http.MethodPost && (r.ContentLength < 0 || r.ContentLength > limit) && !clientStreams[r.URL.Path] {
 				r.Body = http.MaxBytesReader(w, r.Body, limit)
 			}
 			next.ServeHTTP(w, r)

@@ -9,8 +9,10 @@ package server
 
 import (
 	"log/slog"
+	"net"
 	"time"
 
+	"github.com/hellorpc/hellorpc/internal/coalesce"
 	"github.com/hellorpc/hellorpc/internal/greeter"
 )
 
@@ -65,6 +67,11 @@ type Config struct {
 	// after it are closed. Default 10s.
 	ShutdownTimeout time.Duration
 
+	// DisableWriteCoalescing turns off the coalescing of HTTP/2 writes
+	// (package coalesce) that Serve applies to its listener. Default false:
+	// coalescing is on.
+	DisableWriteCoalescing bool
+
 	// TLSCertFile and TLSKeyFile, when both are set, make Serve use HTTPS:
 	// HTTP/2 by ALPN and HTTP/1.1, on the same port. Default none: HTTP/1.1
 	// and h2c.
@@ -116,4 +123,16 @@ func setDefault[T comparable](field *T, value T) {
 // tls reports whether c asks for HTTPS.
 func (c Config) tls() bool {
 	return c.TLSCertFile != "" && c.TLSKeyFile != ""
+}
+
+// Listener wraps ln as Serve does: with write coalescing unless disabled.
+// Give the result to http.Server.Serve, or to ServeTLS when TLS is on.
+func (c Config) Listener(ln net.Listener) net.Listener {
+	switch {
+	case c.DisableWriteCoalescing:
+		return ln
+	case c.tls():
+		return coalesce.NewTLSListener(ln, coalesce.Options{})
+	}
+	return coalesce.NewListener(ln, coalesce.Options{})
 }

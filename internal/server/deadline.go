@@ -10,23 +10,36 @@ import (
 
 // enforceDeadlines bounds every call by the sooner of the client's deadline
 // (Connect-Timeout-Ms, or Grpc-Timeout for gRPC and gRPC-Web) and maxDuration
-// (0: no server cap), and makes a call whose context ends early notice it.
+// (0: no server cap), and makes a client stream whose context ends early
+// notice it. clientStreams holds the paths of client-streaming methods.
 //
 // connect-go already cancels the handler's context at the client's deadline,
-// but a handler blocked reading the request body, as a stream waiting for the
-// client's next message is, does not notice a cancelled context. So this
-// middleware sets the request's read deadline to the call's deadline, and to
-// now when the call's context is cancelled first (the client went away, or
-// the server is draining): either wakes such a read, and connect-go ends the
-// call with deadline_exceeded.
-func enforceDeadlines(maxDuration time.Duration) func(http.Handler) http.Handler {
+// so for calls whose client sends one message this middleware adds only the
+// server's cap. But a handler blocked reading the request body, as a client
+// stream waiting for the next message is, does not notice a cancelled
+// context. So for client streams it also sets the request's read deadline to
+// the call's deadline, and to now when the call's context is cancelled first
+// (the client went away, or the server is draining): either wakes such a
+// read, and connect-go ends the call with deadline_exceeded.
+func enforceDeadlines(maxDuration time.Duration, clientStreams map[string]bool) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			rc := http.NewResponseController(w)
 			timeout, ok := clientTimeout(r.Header)
-			if maxDuration > 0 && (!ok || timeout > maxDuration) {
+			capped := maxDuration > 0 && (!ok || timeout > maxDuration)
+			if capped {
 				timeout, ok = maxDuration, true
 			}
+			if !clientStreams[r.URL.Path] {
+				if capped {
+					ctx, cancel := context.WithTimeout(r.Context(), timeout)
+					defer cancel()
+					r = r.WithContext(ctx)
+				}
+				next.ServeHTTP(w, r)
+				return
+			}
+
+			rc := http.NewResponseController(w)
 			if ok {
 				deadline := time.Now().Add(timeout)
 				ctx, cancel := context.WithDeadline(r.Context(), deadline)
@@ -35,7 +48,6 @@ func enforceDeadlines(maxDuration time.Duration) func(http.Handler) http.Handler
 				// Not every ResponseWriter supports it; the context still bounds the call.
 				_ = rc.SetReadDeadline(deadline)
 			}
-
 			// The ResponseController may be used only while the handler runs.
 			var mu sync.Mutex
 			running := true

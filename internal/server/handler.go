@@ -51,9 +51,10 @@ func newHandler(cfg Config, d *drain) http.Handler {
 	mux.Handle(grpcreflect.NewHandlerV1Alpha(reflector, opts))
 	mux.Handle("/", web.Handler())
 
+	streams := clientStreamPaths(services)
 	var h http.Handler = mux
-	h = enforceDeadlines(cfg.MaxCallDuration)(h)
-	h = capUnaryBodies(cfg.MaxMessageBytes, services)(h)
+	h = enforceDeadlines(cfg.MaxCallDuration, streams)(h)
+	h = capUnaryBodies(cfg.MaxMessageBytes, streams)(h)
 	h = requireHTTP2ForGRPC(h)
 	h = grpcwebtext.Handler(h)
 	h = allowCORS(cfg.CORSOrigins)(h)

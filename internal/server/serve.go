@@ -59,7 +59,8 @@ func (a drainAware) WrapStreamingHandler(next connect.StreamingHandlerFunc) conn
 // after cfg.ShutdownTimeout what is left is closed. It returns nil after a
 // drain, and an error only when serving itself fails. With cfg.TLSCertFile and
 // cfg.TLSKeyFile it serves HTTPS (HTTP/2 by ALPN, and HTTP/1.1) instead of
-// HTTP/1.1 and h2c.
+// HTTP/1.1 and h2c. The listener coalesces HTTP/2 writes unless
+// cfg.DisableWriteCoalescing (see Config.Listener).
 func Serve(ctx context.Context, ln net.Listener, cfg Config) error {
 	cfg = cfg.WithDefaults()
 	d := &drain{health: grpchealth.NewStaticChecker(services...)}
@@ -68,6 +69,7 @@ func Serve(ctx context.Context, ln net.Listener, cfg Config) error {
 	defer cancelStreams()
 	srv.BaseContext = func(net.Listener) context.Context { return streamsCtx }
 
+	ln = cfg.Listener(ln)
 	served := make(chan error, 1)
 	go func() {
 		if cfg.tls() {

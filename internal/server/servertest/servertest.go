@@ -51,6 +51,7 @@ func Start(t testing.TB, cfg server.Config, wrap ...func(http.Handler) http.Hand
 		h = w(h)
 	}
 	s.Server = httptest.NewUnstartedServer(nil)
+	s.Listener = cfg.Listener(s.Listener) // write coalescing, as server.Serve does
 	s.Config = server.NewHTTPServer(cfg, record(h))
 	s.Config.ConnState = func(_ net.Conn, state http.ConnState) {
 		if state == http.StateNew {
@@ -70,6 +71,18 @@ func (s *Server) LastRequest() Request {
 		return Request{}
 	}
 	return s.requests[len(s.requests)-1]
+}
+
+// LastRequestTo returns the most recent request the server saw for path.
+func (s *Server) LastRequestTo(path string) Request {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for i := len(s.requests) - 1; i >= 0; i-- {
+		if s.requests[i].Path == path {
+			return s.requests[i]
+		}
+	}
+	return Request{}
 }
 
 // Connections returns how many connections the server has accepted.

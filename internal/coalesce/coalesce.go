@@ -1,0 +1,91 @@
+// Package coalesce wraps a net.Listener so that the writes of a connection
+// are gathered and go out in fewer system calls.
+//
+// net/http's HTTP/2 server writes and flushes the connection after about
+// every response, so under many concurrent streams it makes one write system
+// call per response, where grpc-go batches the frames of many streams into
+// one. A coalescing connection copies each Write into a per-connection buffer
+// and hands the buffer to a flusher goroutine, which runs after the handler
+// goroutines that are ready to run and so finds the frames of many streams
+// waiting; it writes them in one call and exits when the buffer is drained.
+// There is no timer: an idle connection's first Write goes out as soon as the
+// flusher runs, and an idle connection holds no buffer and no goroutine.
+//
+// Only connections that open with the HTTP/2 client preface coalesce (under
+// TLS, where the preface cannot be seen, every connection does); HTTP/1.1
+// connections pass every call straight through, since coalescing them only
+// added latency. Semantics:
+//
+//   - A failed write makes the error sticky: the next Write and Close return it.
+//   - The buffer is bounded (Options.MaxBuffer): a Write that does not fit
+//     waits for the flusher, and SetWriteDeadline/SetDeadline bound that wait.
+//     A Write that returned has only been queued: a stalled peer is noticed
+//     when the buffer fills, at Close, or by HTTP/2's ping and idle timeouts.
+//     A deadline never drops queued bytes.
+//   - Close writes what is pending, bounded by Options.CloseTimeout, then
+//     closes; readers blocked on the connection see it closed.
+//   - ReadFrom and CloseWrite of the underlying *net.TCPConn are kept.
+//
+// Wrap the listener under TLS (give the wrapped listener to ServeTLS or
+// tls.NewListener), never a TLS listener: net/http must see *tls.Conn to
+// negotiate HTTP/2.
+package coalesce
+
+import (
+	"net"
+	"time"
+)
+
+// Options configure a Listener. The zero value is valid.
+type Options struct {
+	// MaxBuffer caps the bytes a connection queues before a Write waits for
+	// the flusher. Default 256 KiB.
+	MaxBuffer int
+	// CloseTimeout bounds how long Close spends writing what is pending.
+	// Default 5s.
+	CloseTimeout time.Duration
+}
+
+// Listener hands out coalescing connections.
+type Listener struct {
+	net.Listener
+	opts Options
+}
+
+// NewListener wraps ln.
+func NewListener(ln net.Listener, opts Options) *Listener {
+	if opts.MaxBuffer <= 0 {
+		opts.MaxBuffer = 256 << 10
+	}
+	if opts.CloseTimeout <= 0 {
+		opts.CloseTimeout = 5 * time.Second
+	}
+	return &Listener{Listener: ln, opts: opts}
+}
+
+// Accept returns the next connection, wrapped.
+func (l *Listener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	return newConn(c, l.opts, false), nil
+}
+
+// NewTLSListener is NewListener for a listener that will be wrapped in TLS:
+// its connections coalesce from the start, since their HTTP/2 preface is
+// encrypted.
+func NewTLSListener(ln net.Listener, opts Options) net.Listener {
+	l := NewListener(ln, opts)
+	return tlsListener{l}
+}
+
+type tlsListener struct{ *Listener }
+
+func (l tlsListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	return newConn(c, l.opts, true), nil
+}

@@ -1,0 +1,218 @@
+package coalesce_test
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"net"
+	"os"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/hellorpc/hellorpc/internal/assert"
+	"github.com/hellorpc/hellorpc/internal/coalesce"
+)
+
+// pair returns a coalescing server-side connection and the client side of a
+// loopback TCP connection.
+func pair(t *testing.T, opts coalesce.Options) (server net.Conn, client net.Conn) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	assert.NoError(t, err, "listen")
+	l := coalesce.NewListener(ln, opts)
+	t.Cleanup(func() { l.Close() })
+	accepted := make(chan net.Conn, 1)
+	go func() {
+		c, err := l.Accept()
+		if err == nil {
+			accepted <- c
+		}
+	}()
+	client, err = net.Dial("tcp", ln.Addr().String())
+	assert.NoError(t, err, "dial")
+	t.Cleanup(func() { client.Close() })
+	server = <-accepted
+	t.Cleanup(func() { server.Close() })
+	return server, client
+}
+
+// openHTTP2 sends the HTTP/2 preface and lets the server read it.
+func openHTTP2(t *testing.T, server, client net.Conn) {
+	t.Helper()
+	_, err := io.WriteString(client, "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n")
+	assert.NoError(t, err, "write preface")
+	buf := make([]byte, 24)
+	_, err = io.ReadFull(server, buf)
+	assert.NoError(t, err, "read preface")
+}
+
+func TestWritesArriveInOrderAndCoalesce(t *testing.T) {
+	t.Parallel()
+	server, client := pair(t, coalesce.Options{})
+	openHTTP2(t, server, client)
+	var want bytes.Buffer
+	var wg sync.WaitGroup
+	var mu sync.Mutex // serializes writers, as net/http's HTTP/2 server does
+	for i := range 50 {
+		wg.Go(func() {
+			mu.Lock()
+			defer mu.Unlock()
+			msg := bytes.Repeat([]byte{byte('a' + i%26)}, 100+i)
+			want.Write(msg)
+			_, err := server.Write(msg)
+			assert.NoError(t, err, "write")
+		})
+	}
+	wg.Wait()
+	assert.NoError(t, server.Close(), "close")
+	got, err := io.ReadAll(client)
+	assert.NoError(t, err, "read all")
+	assert.True(t, bytes.Equal(got, want.Bytes()), "every byte arrives, in order, before the close")
+}
+
+func TestHTTP1ConnectionsPassThrough(t *testing.T) {
+	t.Parallel()
+	server, client := pair(t, coalesce.Options{MaxBuffer: 1})
+	_, err := io.WriteString(client, "GET / HTTP/1.1\r\n\r\n")
+	assert.NoError(t, err, "request")
+	buf := make([]byte, 64)
+	_, err = server.Read(buf)
+	assert.NoError(t, err, "read request")
+	// A pass-through connection honours an expired deadline at once, as a
+	// plain TCP connection does; a coalescing one would queue the write.
+	assert.NoError(t, server.SetWriteDeadline(time.Now().Add(-time.Second)), "set deadline")
+	_, err = server.Write([]byte("HTTP/1.1 200 OK\r\n\r\n"))
+	assert.ErrorIs(t, err, os.ErrDeadlineExceeded, "write past the deadline")
+	_, ok := server.(io.ReaderFrom)
+	assert.True(t, ok, "ReadFrom is kept")
+	_, ok = server.(interface{ CloseWrite() error })
+	assert.True(t, ok, "CloseWrite is kept")
+}
+
+func TestDeadlineBoundsABlockedWrite(t *testing.T) {
+	t.Parallel()
+	server, client := pair(t, coalesce.Options{MaxBuffer: 64 << 10, CloseTimeout: 200 * time.Millisecond})
+	openHTTP2(t, server, client)
+	_ = client // never reads: the socket buffers fill, then the coalescing buffer
+	chunk := make([]byte, 32<<10)
+	assert.NoError(t, server.SetWriteDeadline(time.Now().Add(300*time.Millisecond)), "deadline")
+	start := time.Now()
+	var err error
+	for i := 0; i < 10_000 && err == nil; i++ {
+		_, err = server.Write(chunk)
+	}
+	assert.ErrorIs(t, err, os.ErrDeadlineExceeded, "a Write that waits past the deadline")
+	var netErr net.Error
+	assert.True(t, errors.As(err, &netErr) && netErr.Timeout(), "the error is a timeout")
+	assert.True(t, time.Since(start) < 3*time.Second, "the deadline bounded the wait")
+
+	// Close is bounded too, though the peer still reads nothing.
+	start = time.Now()
+	_ = server.Close()
+	assert.True(t, time.Since(start) < 2*time.Second, "Close within its bound")
+}
+
+func TestFailedWriteIsSticky(t *testing.T) {
+	t.Parallel()
+	server, client := pair(t, coalesce.Options{})
+	openHTTP2(t, server, client)
+	client.(*net.TCPConn).SetLinger(0)
+	client.Close() // the peer resets the connection
+	var err error
+	deadline := time.Now().Add(5 * time.Second)
+	for err == nil && time.Now().Before(deadline) {
+		_, err = server.Write(make([]byte, 16<<10))
+		time.Sleep(time.Millisecond)
+	}
+	assert.Error(t, err, "a write after the peer reset")
+	_, again := server.Write([]byte("x"))
+	assert.Error(t, again, "the error is sticky")
+	assert.Error(t, server.Close(), "Close returns the write error")
+}
+
+func TestCloseUnblocksReaders(t *testing.T) {
+	t.Parallel()
+	server, client := pair(t, coalesce.Options{})
+	openHTTP2(t, server, client)
+	readErr := make(chan error, 1)
+	go func() {
+		_, err := server.Read(make([]byte, 10))
+		readErr <- err
+	}()
+	_, err := server.Write([]byte("pending"))
+	assert.NoError(t, err, "write")
+	assert.NoError(t, server.Close(), "close")
+	select {
+	case err := <-readErr:
+		assert.ErrorIs(t, err, net.ErrClosed, "the blocked reader sees the connection closed")
+	case <-time.After(5 * time.Second):
+		t.Fatal("a reader stayed blocked after Close")
+	}
+	got, _ := io.ReadAll(client)
+	assert.Equal(t, string(got), "pending", "pending bytes were written before the close")
+}
+
+// countingListener counts the Write calls that reach its connections.
+type countingListener struct {
+	net.Listener
+	writes *int64
+	mu     *sync.Mutex
+}
+
+func (l countingListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	return countingConn{c, l.writes, l.mu}, nil
+}
+
+type countingConn struct {
+	net.Conn
+	writes *int64
+	mu     *sync.Mutex
+}
+
+func (c countingConn) Write(p []byte) (int, error) {
+	c.mu.Lock()
+	*c.writes++
+	c.mu.Unlock()
+	return c.Conn.Write(p)
+}
+
+func TestManySmallWritesTakeFewerSystemCalls(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	assert.NoError(t, err, "listen")
+	var writes int64
+	var mu sync.Mutex
+	l := coalesce.NewListener(countingListener{ln, &writes, &mu}, coalesce.Options{})
+	defer l.Close()
+	go func() {
+		c, err := net.Dial("tcp", ln.Addr().String())
+		if err == nil {
+			_, _ = io.WriteString(c, "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n")
+			_, _ = io.Copy(io.Discard, c)
+		}
+	}()
+	server, err := l.Accept()
+	assert.NoError(t, err, "accept")
+	_, err = io.ReadFull(server, make([]byte, 24))
+	assert.NoError(t, err, "read preface")
+	const frames = 200
+	var wg sync.WaitGroup
+	var serial sync.Mutex
+	for range frames { // as many handlers, each writing one small frame
+		wg.Go(func() {
+			serial.Lock()
+			defer serial.Unlock()
+			_, _ = server.Write(make([]byte, 30))
+		})
+	}
+	wg.Wait()
+	assert.NoError(t, server.Close(), "close")
+	mu.Lock()
+	defer mu.Unlock()
+	t.Logf("%d frames went out in %d write calls", frames, writes)
+	assert.True(t, writes < frames/2, "writes were coalesced")
+}
