@@ -9,7 +9,9 @@
 // goroutines that are ready to run and so finds the frames of many streams
 // waiting; it writes them in one call and exits when the buffer is drained.
 // There is no timer: an idle connection's first Write goes out as soon as the
-// flusher runs, and an idle connection holds no buffer and no goroutine.
+// flusher runs, and an idle connection holds no write buffer and no
+// goroutine. Reads of a coalescing connection go through a small buffer
+// (Options.ReadBuffer), since net/http reads each HTTP/2 frame in two calls.
 //
 // Only connections that open with the HTTP/2 client preface coalesce (under
 // TLS, where the preface cannot be seen, every connection does); HTTP/1.1
@@ -44,6 +46,9 @@ type Options struct {
 	// CloseTimeout bounds how long Close spends writing what is pending.
 	// Default 5s.
 	CloseTimeout time.Duration
+	// ReadBuffer is the size of the read buffer of a coalescing connection;
+	// a negative value turns read buffering off. Default 8 KiB.
+	ReadBuffer int
 }
 
 // Listener hands out coalescing connections.
@@ -59,6 +64,9 @@ func NewListener(ln net.Listener, opts Options) *Listener {
 	}
 	if opts.CloseTimeout <= 0 {
 		opts.CloseTimeout = 5 * time.Second
+	}
+	if opts.ReadBuffer == 0 {
+		opts.ReadBuffer = 8 << 10
 	}
 	return &Listener{Listener: ln, opts: opts}
 }

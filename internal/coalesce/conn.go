@@ -1,6 +1,7 @@
 package coalesce
 
 import (
+	"bufio"
 	"bytes"
 	"errors"
 	"io"
@@ -28,6 +29,7 @@ var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, 32<<10); return &
 type conn struct {
 	net.Conn
 	opts Options
+	rbuf *bufio.Reader // reads of a coalescing connection, see Read
 
 	mu       sync.Mutex
 	mode     mode
@@ -50,13 +52,22 @@ func newConn(c net.Conn, opts Options, always bool) *conn {
 }
 
 // Read reads from the connection and, on the first bytes, decides whether it
-// coalesces.
+// coalesces. A coalescing connection reads through a buffer: net/http's
+// HTTP/2 server reads each frame's 9-byte header and then its payload, two
+// system calls per frame without one. Only the connection's reading
+// goroutine calls Read, so rbuf needs no lock.
 func (c *conn) Read(p []byte) (int, error) {
+	if c.rbuf != nil {
+		return c.rbuf.Read(p)
+	}
 	n, err := c.Conn.Read(p)
 	if n > 0 {
 		c.mu.Lock()
 		if c.mode == undecided {
 			c.decide(p[:n])
+		}
+		if c.mode == coalescing && c.opts.ReadBuffer > 0 {
+			c.rbuf = bufio.NewReaderSize(c.Conn, c.opts.ReadBuffer)
 		}
 		c.mu.Unlock()
 	}

@@ -53,6 +53,7 @@ func h2load(conns, streams int) func(context.Context, *target, time.Duration, st
 		if _, err := load(ctx, d, "h2load", append(append([]string{"-n", "2000"}, common...), "http://"+t.addr+sayHello)...); err != nil {
 			return result{}, err
 		}
+		_ = os.Remove(logFile) // h2load appends to its log file
 		return measure(t, func() (result, error) {
 			out, err := load(ctx, d, "h2load", "-D", fmt.Sprint(int(d.Seconds())),
 				"-c", fmt.Sprint(conns), "-m", fmt.Sprint(streams), "-t", "1",
