@@ -44,12 +44,11 @@ func newHandler(cfg Config, d *drain) http.Handler {
 	reflector := grpcreflect.NewStaticReflector(services...)
 
 	// All routes, in one place.
-	mux := http.NewServeMux()
-	mux.Handle(rpc_packageconnect.NewHelloWorldServiceHandler(greeter.New(cfg.Greeter), opts))
-	mux.Handle(grpchealth.NewHandler(d.health, opts))
-	mux.Handle(grpcreflect.NewHandlerV1(reflector, opts))
-	mux.Handle(grpcreflect.NewHandlerV1Alpha(reflector, opts))
-	mux.Handle("/", web.Handler())
+	mux := &routes{fallback: web.Handler()} // the page at "/"
+	mux.handle(rpc_packageconnect.NewHelloWorldServiceHandler(greeter.New(cfg.Greeter), opts))
+	mux.handle(grpchealth.NewHandler(d.health, opts))
+	mux.handle(grpcreflect.NewHandlerV1(reflector, opts))
+	mux.handle(grpcreflect.NewHandlerV1Alpha(reflector, opts))
 
 	streams := clientStreamPaths(services)
 	var h http.Handler = mux
