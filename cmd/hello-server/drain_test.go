@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"net/http"
@@ -16,31 +15,14 @@ import (
 	rpc "github.com/hellorpc/hellorpc/gen/rpc_package"
 	"github.com/hellorpc/hellorpc/gen/rpc_package/rpc_packageconnect"
 	"github.com/hellorpc/hellorpc/internal/assert"
+	"github.com/hellorpc/hellorpc/internal/server/servertest"
 )
-
-// syncBuffer is a bytes.Buffer safe for the server's and the test's goroutines.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
 
 // TestDrainLosesNoAcceptedCall runs a bounded mixed-protocol load, signals
 // the server mid-load, and checks that every call the server accepted
 // succeeded at the client, and that open streams ended cleanly.
 func TestDrainLosesNoAcceptedCall(t *testing.T) {
-	logs := &syncBuffer{}
+	logs := &servertest.Buffer{}
 	s := startRunLogging(t, logs, "-drain-grace", "300ms", "-shutdown-timeout", "5s", "-reply-interval", "200ms")
 
 	h1 := &http.Client{Transport: &http.Transport{}}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/hellorpc/hellorpc/internal/server"
+	"github.com/hellorpc/hellorpc/internal/server/servertest"
 )
 
 // FuzzHandler sends arbitrary paths, Content-Types, encodings and bodies
@@ -37,7 +38,7 @@ func FuzzHandler(f *testing.F) {
 	} {
 		f.Add(seed.path, seed.contentType, seed.encoding, seed.body, seed.http2)
 	}
-	logs := &logBuffer{}
+	logs := &servertest.Buffer{}
 	h := server.NewHandler(server.Config{
 		Logger:          slog.New(slog.NewJSONHandler(logs, nil)),
 		MaxMessageBytes: 64 << 10,

@@ -26,29 +26,11 @@ import (
 	"github.com/hellorpc/hellorpc/internal/server/servertest"
 )
 
-// logBuffer collects JSON log lines safely across goroutines.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *logBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *logBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
-// records returns the log records with the given message.
-func (b *logBuffer) records(t *testing.T, msg string) []map[string]any {
+// logRecords returns the JSON log records of logs with the given message.
+func logRecords(t *testing.T, logs *servertest.Buffer, msg string) []map[string]any {
 	t.Helper()
 	var out []map[string]any
-	for line := range strings.Lines(b.String()) {
+	for line := range strings.Lines(logs.String()) {
 		var rec map[string]any
 		assert.NoError(t, json.Unmarshal([]byte(line), &rec), "log line "+line)
 		if rec["msg"] == msg {
@@ -60,7 +42,7 @@ func (b *logBuffer) records(t *testing.T, msg string) []map[string]any {
 
 func TestAccessLog(t *testing.T) {
 	t.Parallel()
-	logs := &logBuffer{}
+	logs := &servertest.Buffer{}
 	srv := servertest.Start(t, server.Config{Logger: slog.New(slog.NewJSONHandler(logs, nil))})
 	const secretName, secretToken = "Zanzibar-name", "Bearer s3cret-token"
 	withToken := connect.WithInterceptors(connect.UnaryInterceptorFunc(func(next connect.UnaryFunc) connect.UnaryFunc {
@@ -88,7 +70,7 @@ func TestAccessLog(t *testing.T) {
 	assert.NoError(t, err, "page")
 	res.Body.Close()
 
-	records := logs.records(t, "request")
+	records := logRecords(t, logs, "request")
 	assert.Equal(t, len(records), 5, "access log lines")
 	want := []struct{ protocol, http, code string }{
 		{"grpc", "HTTP/2.0", "ok"},
@@ -118,7 +100,7 @@ func TestAccessLog(t *testing.T) {
 
 func TestPanicInHandlerIsAnInternalErrorForThatCallOnly(t *testing.T) {
 	t.Parallel()
-	logs := &logBuffer{}
+	logs := &servertest.Buffer{}
 	panicky := func(context.Context, int) error { panic("boom") }
 	srv := servertest.Start(t, server.Config{
 		Logger:  slog.New(slog.NewJSONHandler(logs, nil)),
@@ -136,7 +118,7 @@ func TestPanicInHandlerIsAnInternalErrorForThatCallOnly(t *testing.T) {
 		assert.NoError(t, err, f.name+": the next call")
 		assert.Equal(t, reply.GetMessage(), "Hello, eric!", "the next reply")
 	}
-	panics := logs.records(t, "panic in handler")
+	panics := logRecords(t, logs, "panic in handler")
 	assert.Equal(t, len(panics), len(streamForms()), "panics logged")
 	assert.Contains(t, panics[0]["stack"].(string), "greeter.(*Greeter).LotsOfReplies", "stack logged")
 }
