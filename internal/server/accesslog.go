@@ -49,13 +49,17 @@ func accessLog(logger *slog.Logger) func(http.Handler) http.Handler {
 			if code == "" {
 				code = grpcStatus(rec.Header())
 			}
+			codeAttr := slog.String("code", code)
+			if code == "" {
+				codeAttr = slog.Attr{} // not an RPC: handlers drop the empty attribute
+			}
 			logger.LogAttrs(r.Context(), slog.LevelInfo, "request",
 				slog.String("method", r.Method),
 				slog.String("path", r.URL.Path),
 				slog.String("protocol", protocolOf(r)),
 				slog.String("http", r.Proto),
 				slog.Int("status", status),
-				slog.String("code", code),
+				codeAttr,
 				slog.Duration("duration", time.Since(start)),
 				slog.Int64("bytes_in", rec.body.n.Load()),
 				slog.Int64("bytes_out", rec.bytes),
