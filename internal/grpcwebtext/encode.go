@@ -11,7 +11,6 @@ import (
 // keeps http.Flusher and Unwrap, so streaming works through it.
 type responseWriter struct {
 	http.ResponseWriter
-	textType    string
 	wroteHeader bool
 	pending     []byte // binary bytes written since the last flush
 	encoded     []byte
@@ -25,7 +24,7 @@ func (w *responseWriter) WriteHeader(status int) {
 	w.wroteHeader = true
 	h := w.Header()
 	if ct := h.Get("Content-Type"); strings.HasPrefix(ct, "application/grpc-web") {
-		h.Set("Content-Type", w.textType+strings.TrimPrefix(ct, "application/grpc-web"))
+		h.Set("Content-Type", textPrefix+strings.TrimPrefix(ct, "application/grpc-web"))
 	}
 	h.Del("Content-Length") // the encoded length differs
 	w.ResponseWriter.WriteHeader(status)

@@ -51,16 +51,14 @@ func Handler(next http.Handler) http.Handler {
 		r.Header.Del("Content-Length")
 		r.ContentLength = -1
 		r.Body = newDecoder(r.Body)
-		tw := &responseWriter{ResponseWriter: w, textType: textContentType}
+		tw := &responseWriter{ResponseWriter: w}
 		defer tw.finish()
 		next.ServeHTTP(tw, r)
 	})
 }
 
-const (
-	textContentType = "application/grpc-web-text"
-	textPrefix      = "application/grpc-web-text"
-)
+// textPrefix starts every text-mode Content-Type.
+const textPrefix = "application/grpc-web-text"
 
 // binaryContentType maps a text-mode Content-Type to its binary form.
 // It reports false, without allocating, for every other Content-Type.

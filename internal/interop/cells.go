@@ -109,19 +109,10 @@ func (e *env) pythonCells(ctx context.Context) group {
 	if err != nil {
 		return group{missing: err, cells: []cell{{client: "python grpcio (tutorial client)", protocol: "gRPC", http: "2", rpc: "unary"}}}
 	}
-	stubs := filepath.Join(e.tmp, "py")
-	gen := func(ctx context.Context) error {
-		if _, err := os.Stat(filepath.Join(stubs, "helloworld_pb2.py")); err == nil {
-			return nil
-		}
-		_, err := e.output(ctx, nil, python, "-m", "grpc_tools.protoc", "-I", "proto/rpc_package",
-			"--python_out="+stubs, "--grpc_python_out="+stubs, "proto/rpc_package/helloworld.proto")
-		return err
-	}
-	_ = os.MkdirAll(stubs, 0o755)
 	script := func(name string, args ...string) func(context.Context) (string, error) {
 		return func(ctx context.Context) (string, error) {
-			if err := gen(ctx); err != nil {
+			stubs, err := e.pythonStubs(ctx, python)
+			if err != nil {
 				return "", err
 			}
 			return e.output(ctx, []string{"PYTHONPATH=" + stubs}, python, append([]string{"cmd/hello-client/python/" + name, e.addr}, args...)...)
@@ -136,6 +127,21 @@ func (e *env) pythonCells(ctx context.Context) group {
 		c("python grpcio", "client stream", wantClient, script("streaming_client.py", "lots-of-greetings", "a", "b", "c")),
 		c("python grpcio", "bidi", wantBidi, script("streaming_client.py", "bidi-hello", "a", "b")),
 	}}
+}
+
+// pythonStubs generates the Python stubs of the proto once, and returns
+// their directory.
+func (e *env) pythonStubs(ctx context.Context, python string) (string, error) {
+	stubs := filepath.Join(e.tmp, "py")
+	if _, err := os.Stat(filepath.Join(stubs, "helloworld_pb2.py")); err == nil {
+		return stubs, nil
+	}
+	if err := os.MkdirAll(stubs, 0o755); err != nil {
+		return "", err
+	}
+	_, err := e.output(ctx, nil, python, "-m", "grpc_tools.protoc", "-I", "proto/rpc_package",
+		"--python_out="+stubs, "--grpc_python_out="+stubs, "proto/rpc_package/helloworld.proto")
+	return stubs, err
 }
 
 func (e *env) grpcurlCells() group {

@@ -29,10 +29,8 @@ func (e *env) reverseCells(ctx context.Context) group {
 		if addr != "" {
 			return nil
 		}
-		stubs := filepath.Join(e.tmp, "py")
-		_ = os.MkdirAll(stubs, 0o755)
-		if _, err := e.output(ctx, nil, python, "-m", "grpc_tools.protoc", "-I", "proto/rpc_package",
-			"--python_out="+stubs, "--grpc_python_out="+stubs, "proto/rpc_package/helloworld.proto"); err != nil {
+		stubs, err := e.pythonStubs(ctx, python)
+		if err != nil {
 			return err
 		}
 		ln, err := net.Listen("tcp", "127.0.0.1:0")

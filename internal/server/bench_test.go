@@ -34,22 +34,17 @@ func BenchmarkGreeter(b *testing.B) {
 // on an httptest server, over HTTP/1.1 and h2c, one call at a time.
 func BenchmarkForms(b *testing.B) {
 	srv := servertest.Start(b, server.Config{})
-	for _, f := range forms {
-		for _, tr := range transports {
-			if f.http2Only && tr.proto != "HTTP/2.0" {
-				continue
-			}
-			b.Run(f.name+"/"+tr.name, func(b *testing.B) {
-				client := rpc_packageconnect.NewHelloWorldServiceClient(tr.client(b), srv.URL, f.opts...)
-				req := &rpc.HelloRequest{Name: "eric"}
-				b.ReportAllocs()
-				for b.Loop() {
-					if _, err := client.SayHello(context.Background(), req); err != nil {
-						b.Fatal(err)
-					}
+	for f, tr := range cells(forms) {
+		b.Run(f.name+"/"+tr.name, func(b *testing.B) {
+			client := rpc_packageconnect.NewHelloWorldServiceClient(tr.client(b), srv.URL, f.opts...)
+			req := &rpc.HelloRequest{Name: "eric"}
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := client.SayHello(context.Background(), req); err != nil {
+					b.Fatal(err)
 				}
-			})
-		}
+			}
+		})
 	}
 }
 

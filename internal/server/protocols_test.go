@@ -3,6 +3,7 @@ package server_test
 import (
 	"context"
 	"errors"
+	"iter"
 	"net/http"
 	"strings"
 	"testing"
@@ -50,6 +51,23 @@ var transports = []transport{
 	{"h2c", "HTTP/2.0", servertest.H2CClient},
 }
 
+// cells yields every form of fs with every transport it can use: gRPC only
+// over HTTP/2.
+func cells(fs []form) iter.Seq2[form, transport] {
+	return func(yield func(form, transport) bool) {
+		for _, f := range fs {
+			for _, tr := range transports {
+				if f.http2Only && tr.proto != "HTTP/2.0" {
+					continue
+				}
+				if !yield(f, tr) {
+					return
+				}
+			}
+		}
+	}
+}
+
 func ctx(t *testing.T) context.Context {
 	c, cancel := context.WithTimeout(t.Context(), 10*time.Second)
 	t.Cleanup(cancel)
@@ -59,23 +77,18 @@ func ctx(t *testing.T) context.Context {
 func TestSayHelloEveryForm(t *testing.T) {
 	t.Parallel()
 	srv := servertest.Start(t, server.Config{})
-	for _, f := range forms {
-		for _, tr := range transports {
-			if f.http2Only && tr.proto != "HTTP/2.0" {
-				continue
-			}
-			t.Run(f.name+"/"+tr.name, func(t *testing.T) {
-				client := rpc_packageconnect.NewHelloWorldServiceClient(tr.client(t), srv.URL, f.opts...)
-				reply, err := client.SayHello(ctx(t), &rpc.HelloRequest{Name: "eric"})
-				assert.NoError(t, err, "SayHello")
-				assert.Equal(t, reply.GetMessage(), "Hello, eric!", "reply")
-				seen := srv.LastRequest()
-				assert.Equal(t, seen.Proto, tr.proto, "HTTP version used")
-				assert.Equal(t, seen.Method, f.method, "HTTP method used")
-				assert.Equal(t, seen.ContentType, f.contentType, "request Content-Type")
-				assert.Equal(t, seen.Path, rpc_packageconnect.HelloWorldServiceSayHelloProcedure, "path")
-			})
-		}
+	for f, tr := range cells(forms) {
+		t.Run(f.name+"/"+tr.name, func(t *testing.T) {
+			client := rpc_packageconnect.NewHelloWorldServiceClient(tr.client(t), srv.URL, f.opts...)
+			reply, err := client.SayHello(ctx(t), &rpc.HelloRequest{Name: "eric"})
+			assert.NoError(t, err, "SayHello")
+			assert.Equal(t, reply.GetMessage(), "Hello, eric!", "reply")
+			seen := srv.LastRequest()
+			assert.Equal(t, seen.Proto, tr.proto, "HTTP version used")
+			assert.Equal(t, seen.Method, f.method, "HTTP method used")
+			assert.Equal(t, seen.ContentType, f.contentType, "request Content-Type")
+			assert.Equal(t, seen.Path, rpc_packageconnect.HelloWorldServiceSayHelloProcedure, "path")
+		})
 	}
 }
 

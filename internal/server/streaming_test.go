@@ -35,32 +35,27 @@ func TestLotsOfRepliesArriveIncrementallyEveryForm(t *testing.T) {
 	g := &servertest.Gate{}
 	srv := servertest.Start(t, server.Config{Greeter: greeter.Options{Pace: g.Pace}})
 	want := greeter.Greetings("eric")
-	for _, f := range streamForms() {
-		for _, tr := range transports {
-			if f.http2Only && tr.proto != "HTTP/2.0" {
-				continue
+	for f, tr := range cells(streamForms()) {
+		t.Run(f.name+"/"+tr.name, func(t *testing.T) {
+			release := g.Arm()
+			client := rpc_packageconnect.NewHelloWorldServiceClient(tr.client(t), srv.URL, f.opts...)
+			stream, err := client.LotsOfReplies(ctx(t), &rpc.HelloRequest{Name: "eric"})
+			assert.NoError(t, err, "LotsOfReplies")
+			defer stream.Close()
+			// The server holds every reply after the first until the gate
+			// opens: receiving the first proves it was not buffered.
+			assert.True(t, stream.Receive(), "first reply arrives while the server holds the rest")
+			got := []string{stream.Msg().GetMessage()}
+			close(release)
+			for stream.Receive() {
+				got = append(got, stream.Msg().GetMessage())
 			}
-			t.Run(f.name+"/"+tr.name, func(t *testing.T) {
-				release := g.Arm()
-				client := rpc_packageconnect.NewHelloWorldServiceClient(tr.client(t), srv.URL, f.opts...)
-				stream, err := client.LotsOfReplies(ctx(t), &rpc.HelloRequest{Name: "eric"})
-				assert.NoError(t, err, "LotsOfReplies")
-				defer stream.Close()
-				// The server holds every reply after the first until the gate
-				// opens: receiving the first proves it was not buffered.
-				assert.True(t, stream.Receive(), "first reply arrives while the server holds the rest")
-				got := []string{stream.Msg().GetMessage()}
-				close(release)
-				for stream.Receive() {
-					got = append(got, stream.Msg().GetMessage())
-				}
-				assert.NoError(t, stream.Err(), "end of stream")
-				assert.Equal(t, got, want, "replies")
-				seen := srv.LastRequest()
-				assert.Equal(t, seen.Proto, tr.proto, "HTTP version")
-				assert.Equal(t, seen.Path, rpc_packageconnect.HelloWorldServiceLotsOfRepliesProcedure, "path")
-			})
-		}
+			assert.NoError(t, stream.Err(), "end of stream")
+			assert.Equal(t, got, want, "replies")
+			seen := srv.LastRequest()
+			assert.Equal(t, seen.Proto, tr.proto, "HTTP version")
+			assert.Equal(t, seen.Path, rpc_packageconnect.HelloWorldServiceLotsOfRepliesProcedure, "path")
+		})
 	}
 }
 
@@ -80,24 +75,19 @@ func TestLotsOfRepliesInvalidName(t *testing.T) {
 func TestLotsOfGreetingsEveryForm(t *testing.T) {
 	t.Parallel()
 	srv := servertest.Start(t, server.Config{})
-	for _, f := range streamForms() {
-		for _, tr := range transports {
-			if f.http2Only && tr.proto != "HTTP/2.0" {
-				continue
+	for f, tr := range cells(streamForms()) {
+		t.Run(f.name+"/"+tr.name, func(t *testing.T) {
+			client := rpc_packageconnect.NewHelloWorldServiceClient(tr.client(t), srv.URL, f.opts...)
+			stream, err := client.LotsOfGreetings(ctx(t))
+			assert.NoError(t, err, "LotsOfGreetings")
+			for _, name := range []string{"a", "b", "c"} {
+				assert.NoError(t, stream.Send(&rpc.HelloRequest{Name: name}), "send "+name)
 			}
-			t.Run(f.name+"/"+tr.name, func(t *testing.T) {
-				client := rpc_packageconnect.NewHelloWorldServiceClient(tr.client(t), srv.URL, f.opts...)
-				stream, err := client.LotsOfGreetings(ctx(t))
-				assert.NoError(t, err, "LotsOfGreetings")
-				for _, name := range []string{"a", "b", "c"} {
-					assert.NoError(t, stream.Send(&rpc.HelloRequest{Name: name}), "send "+name)
-				}
-				reply, err := stream.CloseAndReceive()
-				assert.NoError(t, err, "CloseAndReceive")
-				assert.Equal(t, reply.GetMessage(), "Hello, a, b and c!", "reply")
-				assert.Equal(t, srv.LastRequest().Proto, tr.proto, "HTTP version")
-			})
-		}
+			reply, err := stream.CloseAndReceive()
+			assert.NoError(t, err, "CloseAndReceive")
+			assert.Equal(t, reply.GetMessage(), "Hello, a, b and c!", "reply")
+			assert.Equal(t, srv.LastRequest().Proto, tr.proto, "HTTP version")
+		})
 	}
 }
 
