@@ -31,6 +31,7 @@ var envNames = map[string]string{
 	"max-call-duration":   "HELLORPC_MAX_CALL_DURATION",
 	"drain-grace":         "HELLORPC_DRAIN_GRACE",
 	"max-streams":         "HELLORPC_MAX_STREAMS",
+	"write-timeout":       "HELLORPC_WRITE_TIMEOUT",
 	"tls-cert":            "HELLORPC_TLS_CERT",
 	"tls-key":             "HELLORPC_TLS_KEY",
 	"debug-addr":          "HELLORPC_DEBUG_ADDR",
@@ -58,6 +59,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (s
 	fs.IntVar(&cfg.MaxMessageBytes, "max-message-bytes", server.DefaultMaxMessageBytes, "maximum size of one request message in `bytes`, after decompression")
 	fs.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", server.DefaultShutdownTimeout, "time allowed for in-flight calls to finish on shutdown")
 	fs.DurationVar(&cfg.DrainGrace, "drain-grace", server.DefaultDrainGrace, "on shutdown, how long open streams may go on before they are cancelled")
+	fs.DurationVar(&cfg.WriteTimeout, "write-timeout", server.DefaultWriteTimeout, "close a connection whose client has taken no byte of a reply for this long (extended while bytes go out)")
 	fs.IntVar(&cfg.MaxConcurrentStreams, "max-streams", server.DefaultMaxConcurrentStreams, "most concurrent HTTP/2 streams per connection")
 	fs.StringVar(&cfg.TLSCertFile, "tls-cert", "", "PEM certificate `file`: serve HTTPS (HTTP/2 and HTTP/1.1) instead of HTTP/1.1 and h2c")
 	fs.StringVar(&cfg.TLSKeyFile, "tls-key", "", "PEM private key `file` for -tls-cert")
@@ -89,7 +91,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (s
 	if (cfg.TLSCertFile == "") != (cfg.TLSKeyFile == "") {
 		return cfg, level, debugAddr, errors.New("-tls-cert and -tls-key go together: give both or neither")
 	}
-	if cfg.ReadHeaderTimeout <= 0 || cfg.IdleTimeout <= 0 || cfg.ShutdownTimeout <= 0 || cfg.MaxCallDuration <= 0 || cfg.DrainGrace <= 0 {
+	if cfg.ReadHeaderTimeout <= 0 || cfg.IdleTimeout <= 0 || cfg.ShutdownTimeout <= 0 || cfg.MaxCallDuration <= 0 || cfg.DrainGrace <= 0 || cfg.WriteTimeout <= 0 {
 		return cfg, level, debugAddr, errors.New("timeouts must be positive")
 	}
 	if cfg.Greeter.ReplyInterval < 0 {

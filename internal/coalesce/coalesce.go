@@ -24,8 +24,13 @@
 //     A Write that returned has only been queued: a stalled peer is noticed
 //     when the buffer fills, at Close, or by HTTP/2's ping and idle timeouts.
 //     A deadline never drops queued bytes.
-//   - Close writes what is pending, bounded by Options.CloseTimeout, then
-//     closes; readers blocked on the connection see it closed.
+//   - Every write to the socket fails once it has made no progress for
+//     Options.WriteTimeout, so a peer that stops reading cannot hold a
+//     connection, HTTP/1.1 or HTTP/2.
+//   - Close writes what is pending, then closes; after Options.CloseTimeout
+//     it closes the socket under a flusher that is still blocked, whatever
+//     deadline was set meanwhile; readers blocked on the connection see it
+//     closed.
 //   - ReadFrom and CloseWrite of the underlying *net.TCPConn are kept.
 //
 // Wrap the listener under TLS (give the wrapped listener to ServeTLS or
@@ -38,6 +43,9 @@ import (
 	"time"
 )
 
+// DefaultWriteTimeout is Options.WriteTimeout's default.
+const DefaultWriteTimeout = 30 * time.Second
+
 // Options configure a Listener. The zero value is valid.
 type Options struct {
 	// MaxBuffer caps the bytes a connection queues before a Write waits for
@@ -49,6 +57,16 @@ type Options struct {
 	// ReadBuffer is the size of the read buffer of a coalescing connection;
 	// a negative value turns read buffering off. Default 8 KiB.
 	ReadBuffer int
+	// WriteTimeout fails a write to the socket, and so the connection, once
+	// no byte of it has gone out for this long; it is extended whenever some
+	// bytes do, so a slow reader that still reads is served and a peer that
+	// stopped reading is not held. It applies to every connection, coalescing
+	// or not. A negative value turns it off. Default 30s, as net/http's
+	// HTTP/2 WriteByteTimeout here.
+	WriteTimeout time.Duration
+	// PassThrough turns coalescing off: every connection writes straight
+	// through, but keeps WriteTimeout and the bounded Close. Default false.
+	PassThrough bool
 }
 
 // Listener hands out coalescing connections.
@@ -67,6 +85,9 @@ func NewListener(ln net.Listener, opts Options) *Listener {
 	}
 	if opts.ReadBuffer == 0 {
 		opts.ReadBuffer = 8 << 10
+	}
+	if opts.WriteTimeout == 0 {
+		opts.WriteTimeout = DefaultWriteTimeout
 	}
 	return &Listener{Listener: ln, opts: opts}
 }

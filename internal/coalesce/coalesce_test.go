@@ -216,3 +216,93 @@ func TestManySmallWritesTakeFewerSystemCalls(t *testing.T) {
 	t.Logf("%d frames went out in %d write calls", frames, writes)
 	assert.True(t, writes < frames/2, "writes were coalesced")
 }
+
+// TestCloseIsBoundedWhatever deadlines come after it reproduces a hang: a
+// peer that reads nothing, the flusher blocked in the socket's Write, Close
+// waiting for it, and then net/http's HTTP/2 writer clearing the write
+// deadline (SetWriteDeadline(time.Time{})) as it does after each write.
+func TestCloseIsBoundedWhateverDeadlinesComeAfter(t *testing.T) {
+	t.Parallel()
+	for _, name := range []string{"h2c", "tls-style"} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			opts := coalesce.Options{CloseTimeout: 300 * time.Millisecond, WriteTimeout: time.Hour}
+			server, client := pair(t, opts)
+			if name == "h2c" {
+				openHTTP2(t, server, client)
+			}
+			client.(*net.TCPConn).CloseWrite() // the peer half-closes and never reads
+			chunk := make([]byte, 64<<10)
+			assert.NoError(t, server.SetWriteDeadline(time.Now().Add(200*time.Millisecond)), "deadline")
+			for i := 0; i < 1000; i++ {
+				if _, err := server.Write(chunk); err != nil {
+					break
+				}
+			}
+			closed := make(chan error, 1)
+			go func() { closed <- server.Close() }()
+			time.Sleep(50 * time.Millisecond)
+			_ = server.SetWriteDeadline(time.Time{}) // what net/http does after a write
+			_ = server.SetDeadline(time.Time{})
+			select {
+			case <-closed:
+			case <-time.After(5 * time.Second):
+				t.Fatal("Close still waits for a flusher blocked on a peer that reads nothing")
+			}
+			// The socket is closed for real: the peer sees the end.
+			_ = client.SetReadDeadline(time.Now().Add(5 * time.Second))
+			_, err := io.Copy(io.Discard, client)
+			var netErr net.Error
+			assert.True(t, !errors.As(err, &netErr) || !netErr.Timeout(), "the peer sees the connection closed")
+		})
+	}
+}
+
+// TestWriteTimeoutCutsAStalledReaderButNotASlowOne checks the progress
+// timeout on a pass-through (HTTP/1.1) connection.
+func TestWriteTimeoutCutsAStalledReaderButNotASlowOne(t *testing.T) {
+	t.Parallel()
+	const timeout = 300 * time.Millisecond
+	t.Run("stalled", func(t *testing.T) {
+		t.Parallel()
+		server, client := pair(t, coalesce.Options{WriteTimeout: timeout})
+		_, err := io.WriteString(client, "GET / HTTP/1.1\r\n\r\n")
+		assert.NoError(t, err, "request")
+		_, err = server.Read(make([]byte, 64))
+		assert.NoError(t, err, "read request")
+		start := time.Now()
+		for i := 0; i < 10_000 && err == nil; i++ {
+			_, err = server.Write(make([]byte, 64<<10))
+		}
+		assert.ErrorIs(t, err, os.ErrDeadlineExceeded, "a write to a peer that stopped reading")
+		assert.True(t, time.Since(start) < 5*time.Second, "cut within a few timeouts")
+	})
+	t.Run("slow", func(t *testing.T) {
+		t.Parallel()
+		server, client := pair(t, coalesce.Options{WriteTimeout: timeout})
+		_, err := io.WriteString(client, "GET / HTTP/1.1\r\n\r\n")
+		assert.NoError(t, err, "request")
+		_, err = server.Read(make([]byte, 64))
+		assert.NoError(t, err, "read request")
+		// A client with a 4 KB receive buffer that reads 4 KB at a time, with
+		// pauses: the transfer takes several timeouts, but never stalls.
+		client.(*net.TCPConn).SetReadBuffer(4 << 10)
+		const total = 4 << 20
+		go func() {
+			buf := make([]byte, 4<<10)
+			for {
+				if _, err := client.Read(buf); err != nil {
+					return
+				}
+				time.Sleep(time.Millisecond)
+			}
+		}()
+		start := time.Now()
+		_, err = server.Write(make([]byte, total))
+		took := time.Since(start)
+		assert.NoError(t, err, "a write to a slow but steady reader")
+		t.Logf("the kernel took %d bytes in %v", total, took)
+		assert.True(t, took > timeout, "the write outlasted one timeout, so it was extended")
+		client.Close()
+	})
+}

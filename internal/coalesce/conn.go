@@ -45,7 +45,10 @@ type conn struct {
 func newConn(c net.Conn, opts Options, always bool) *conn {
 	cc := &conn{Conn: c, opts: opts}
 	cc.drained = sync.NewCond(&cc.mu)
-	if always {
+	switch {
+	case opts.PassThrough:
+		cc.mode = direct
+	case always:
 		cc.mode = coalescing
 	}
 	return cc
@@ -91,8 +94,12 @@ func (c *conn) decide(p []byte) {
 func (c *conn) Write(p []byte) (int, error) {
 	c.mu.Lock()
 	if c.mode != coalescing && !c.flushing {
+		deadline, closed := c.deadline, c.closed
 		c.mu.Unlock()
-		return c.Conn.Write(p)
+		if closed {
+			return 0, net.ErrClosed
+		}
+		return c.writeSocket(p, deadline)
 	}
 	for {
 		switch {
@@ -173,12 +180,55 @@ func (c *conn) flush() {
 		c.drained.Broadcast() // room again for waiting Writes
 		c.mu.Unlock()
 
-		if _, err := c.Conn.Write(*out); err != nil {
+		if _, err := c.writeSocket(*out, time.Time{}); err != nil {
 			c.mu.Lock()
 			if c.err == nil {
 				c.err = err
 			}
 			c.mu.Unlock()
+		}
+	}
+}
+
+// writeSocket writes p to the socket. The write fails once nothing has gone
+// out for Options.WriteTimeout: neither bytes moved by the write nor, as the
+// kernel reports, bytes of its send queue taken by the peer. So a slow reader
+// is served and a stalled one is not held. A deadline, when set and sooner,
+// ends the write too.
+func (c *conn) writeSocket(p []byte, deadline time.Time) (int, error) {
+	if c.opts.WriteTimeout < 0 {
+		if err := c.Conn.SetWriteDeadline(deadline); err != nil {
+			return 0, err
+		}
+		return c.Conn.Write(p)
+	}
+	var total int
+	lastProgress, queued := time.Now(), -1
+	for {
+		d := time.Now().Add(c.opts.WriteTimeout / 4) // look for progress 4 times a timeout
+		if !deadline.IsZero() && deadline.Before(d) {
+			d = deadline
+		}
+		if err := c.Conn.SetWriteDeadline(d); err != nil {
+			return total, err
+		}
+		n, err := c.Conn.Write(p)
+		total += n
+		p = p[n:]
+		if err == nil || !errors.Is(err, os.ErrDeadlineExceeded) ||
+			(!deadline.IsZero() && !time.Now().Before(deadline)) {
+			return total, err
+		}
+		now := time.Now()
+		q, ok := unsent(c.Conn)
+		if n > 0 || (ok && queued >= 0 && q < queued) {
+			lastProgress = now
+		}
+		if ok {
+			queued = q
+		}
+		if now.Sub(lastProgress) >= c.opts.WriteTimeout {
+			return total, err
 		}
 	}
 }
@@ -192,11 +242,14 @@ func (c *conn) Close() error {
 	}
 	c.closed = true
 	if c.flushing {
-		// Bound the flusher's writes, then wait for it to finish.
-		_ = c.Conn.SetWriteDeadline(time.Now().Add(c.opts.CloseTimeout))
+		// Let the flusher write what is pending, but past CloseTimeout close
+		// the socket under it, whatever deadline anyone set meanwhile: a peer
+		// that reads nothing must not hold the connection.
+		force := time.AfterFunc(c.opts.CloseTimeout, func() { _ = c.Conn.Close() })
 		for c.flushing {
 			c.drained.Wait()
 		}
+		force.Stop()
 	}
 	err := c.err
 	c.mu.Unlock()
@@ -207,19 +260,21 @@ func (c *conn) Close() error {
 	return cerr
 }
 
-// SetWriteDeadline bounds Writes that wait for room in the buffer. The
-// deadline is not applied to the flusher's writes, so that it never drops
-// queued bytes: Close and HTTP/2's timeouts bound those.
+// SetWriteDeadline bounds the Writes of a pass-through connection and, on a
+// coalescing one, Writes that wait for room in the buffer. It is not applied
+// to the flusher's writes, so that it never drops queued bytes: the
+// flusher's progress timeout (Options.WriteTimeout) and Close bound those.
+// Each Write sets the socket's deadline itself, so nothing set here, before
+// or after Close, can clear the bounds of Close.
 func (c *conn) SetWriteDeadline(t time.Time) error {
 	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		return net.ErrClosed
+	}
 	c.deadline = t
 	c.drained.Broadcast()
-	co := c.mode == coalescing || c.flushing
-	c.mu.Unlock()
-	if co && !t.IsZero() {
-		return nil
-	}
-	return c.Conn.SetWriteDeadline(t)
+	return nil
 }
 
 // SetDeadline sets the read deadline and, as SetWriteDeadline, the write one.
@@ -231,10 +286,11 @@ func (c *conn) SetDeadline(t time.Time) error {
 }
 
 // ReadFrom keeps the underlying connection's ReadFrom (sendfile) for
-// connections that do not coalesce.
+// connections that do not coalesce and have no write timeout; otherwise it
+// copies through Write, which applies the timeout.
 func (c *conn) ReadFrom(r io.Reader) (int64, error) {
 	c.mu.Lock()
-	passThrough := c.mode != coalescing && !c.flushing
+	passThrough := c.mode != coalescing && !c.flushing && c.opts.WriteTimeout < 0
 	c.mu.Unlock()
 	if rf, ok := c.Conn.(io.ReaderFrom); ok && passThrough {
 		return rf.ReadFrom(r)

@@ -67,6 +67,12 @@ type Config struct {
 	// after it are closed. Default 10s.
 	ShutdownTimeout time.Duration
 
+	// WriteTimeout closes a connection whose peer has taken no byte of a
+	// reply for this long, HTTP/1.1 or HTTP/2; it is extended whenever bytes
+	// go out (including from the kernel's send queue), so a slow reader that
+	// still reads is served and a stalled one is not held. Default 30s.
+	WriteTimeout time.Duration
+
 	// DisableWriteCoalescing turns off the coalescing of HTTP/2 writes
 	// (package coalesce) that Serve applies to its listener. Default false:
 	// coalescing is on.
@@ -93,6 +99,7 @@ const (
 	DefaultShutdownTimeout      = 10 * time.Second
 	DefaultMaxCallDuration      = 10 * time.Minute
 	DefaultDrainGrace           = 5 * time.Second
+	DefaultWriteTimeout         = coalesce.DefaultWriteTimeout
 )
 
 // WithDefaults returns c with every zero field set to its default.
@@ -107,6 +114,7 @@ func (c Config) WithDefaults() Config {
 	setDefault(&c.ShutdownTimeout, DefaultShutdownTimeout)
 	setDefault(&c.MaxCallDuration, DefaultMaxCallDuration)
 	setDefault(&c.DrainGrace, DefaultDrainGrace)
+	setDefault(&c.WriteTimeout, DefaultWriteTimeout)
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -125,14 +133,14 @@ func (c Config) tls() bool {
 	return c.TLSCertFile != "" && c.TLSKeyFile != ""
 }
 
-// Listener wraps ln as Serve does: with write coalescing unless disabled.
-// Give the result to http.Server.Serve, or to ServeTLS when TLS is on.
+// Listener wraps ln as Serve does: every connection gets the write timeout
+// and a bounded close, and HTTP/2 connections coalesce their writes unless
+// disabled (package coalesce). Give the result to http.Server.Serve, or to
+// ServeTLS when TLS is on.
 func (c Config) Listener(ln net.Listener) net.Listener {
-	switch {
-	case c.DisableWriteCoalescing:
-		return ln
-	case c.tls():
-		return coalesce.NewTLSListener(ln, coalesce.Options{})
+	opts := coalesce.Options{WriteTimeout: c.WriteTimeout, PassThrough: c.DisableWriteCoalescing}
+	if c.tls() {
+		return coalesce.NewTLSListener(ln, opts)
 	}
-	return coalesce.NewListener(ln, coalesce.Options{})
+	return coalesce.NewListener(ln, opts)
 }

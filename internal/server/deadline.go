@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"io"
 	"net/http"
 	"strconv"
 	"sync"
@@ -10,63 +11,92 @@ import (
 
 // enforceDeadlines bounds every call by the sooner of the client's deadline
 // (Connect-Timeout-Ms, or Grpc-Timeout for gRPC and gRPC-Web) and maxDuration
-// (0: no server cap), and makes a client stream whose context ends early
-// notice it. clientStreams holds the paths of client-streaming methods.
+// (0: no server cap), and makes a call whose context ends while it waits for
+// its request body notice it.
 //
-// connect-go already cancels the handler's context at the client's deadline,
-// so for calls whose client sends one message this middleware adds only the
-// server's cap. But a handler blocked reading the request body, as a client
-// stream waiting for the next message is, does not notice a cancelled
-// context. So for client streams it also sets the request's read deadline to
-// the call's deadline, and to now when the call's context is cancelled first
-// (the client went away, or the server is draining): either wakes such a
-// read, and connect-go ends the call with deadline_exceeded.
-func enforceDeadlines(maxDuration time.Duration, clientStreams map[string]bool) func(http.Handler) http.Handler {
+// connect-go cancels the handler's context at the client's deadline, but a
+// handler blocked reading the request body (a unary body that trickles or
+// never arrives, a client stream waiting for its next message) does not
+// notice a cancelled context. So the body is read through deadlineBody: when
+// the call's context ends (its deadline, the client went away, or the server
+// is draining) while a read waits, the request's read deadline is set to now,
+// which wakes the read on HTTP/1.1 and HTTP/2 alike, and the read returns the
+// context's error, which connect-go reports as deadline_exceeded (or
+// canceled). A body that has been read to its end is left alone: on HTTP/1.1
+// net/http then watches the connection with a background read that a read
+// deadline would break for the next request on it.
+func enforceDeadlines(maxDuration time.Duration) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			timeout, ok := clientTimeout(r.Header)
-			capped := maxDuration > 0 && (!ok || timeout > maxDuration)
-			if capped {
+			if maxDuration > 0 && (!ok || timeout > maxDuration) {
 				timeout, ok = maxDuration, true
 			}
-			if !clientStreams[r.URL.Path] {
-				if capped {
-					ctx, cancel := context.WithTimeout(r.Context(), timeout)
-					defer cancel()
-					r = r.WithContext(ctx)
-				}
-				next.ServeHTTP(w, r)
-				return
-			}
-
-			rc := http.NewResponseController(w)
+			ctx := r.Context()
 			if ok {
-				deadline := time.Now().Add(timeout)
-				ctx, cancel := context.WithDeadline(r.Context(), deadline)
+				var cancel context.CancelFunc
+				ctx, cancel = context.WithTimeout(ctx, timeout)
 				defer cancel()
-				r = r.WithContext(ctx)
-				// Not every ResponseWriter supports it; the context still bounds the call.
-				_ = rc.SetReadDeadline(deadline)
 			}
-			// The ResponseController may be used only while the handler runs.
-			var mu sync.Mutex
-			running := true
-			stop := context.AfterFunc(r.Context(), func() {
-				mu.Lock()
-				defer mu.Unlock()
-				if running {
-					_ = rc.SetReadDeadline(time.Now())
-				}
-			})
-			defer func() {
-				stop()
-				mu.Lock()
-				running = false
-				mu.Unlock()
-			}()
+			body := &deadlineBody{ReadCloser: r.Body, ctx: ctx, rc: http.NewResponseController(w)}
+			stop := context.AfterFunc(ctx, body.wake)
+			defer body.done(stop) // before cancel: the ResponseController is valid only while the handler runs
+			r = r.WithContext(ctx)
+			r.Body = body
 			next.ServeHTTP(w, r)
 		})
 	}
+}
+
+// deadlineBody is a request body whose blocked reads end when ctx does.
+type deadlineBody struct {
+	io.ReadCloser
+	ctx context.Context
+	rc  *http.ResponseController
+
+	mu      sync.Mutex
+	reading bool // a Read is waiting on the connection
+	over    bool // the handler returned: rc may no longer be used
+}
+
+func (b *deadlineBody) Read(p []byte) (int, error) {
+	b.mu.Lock()
+	if err := b.ctx.Err(); err != nil {
+		b.mu.Unlock()
+		return 0, err
+	}
+	b.reading = true
+	b.mu.Unlock()
+
+	n, err := b.ReadCloser.Read(p)
+
+	b.mu.Lock()
+	b.reading = false
+	b.mu.Unlock()
+	if err != nil && err != io.EOF {
+		if ctxErr := b.ctx.Err(); ctxErr != nil {
+			return n, ctxErr // woken by wake: report why
+		}
+	}
+	return n, err
+}
+
+// wake runs when the call's context ends: it ends a Read that waits.
+func (b *deadlineBody) wake() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.reading && !b.over {
+		// Not every ResponseWriter supports it; the context still ends the call.
+		_ = b.rc.SetReadDeadline(time.Now())
+	}
+}
+
+// done stops wake for good once the handler has returned.
+func (b *deadlineBody) done(stop func() bool) {
+	stop()
+	b.mu.Lock()
+	b.over = true
+	b.mu.Unlock()
 }
 
 // clientTimeout reads the timeout a client asked for, if any and valid.

@@ -52,7 +52,7 @@ func newHandler(cfg Config, d *drain) http.Handler {
 
 	streams := clientStreamPaths(services)
 	var h http.Handler = mux
-	h = enforceDeadlines(cfg.MaxCallDuration, streams)(h)
+	h = enforceDeadlines(cfg.MaxCallDuration)(h)
 	h = capUnaryBodies(cfg.MaxMessageBytes, streams)(h)
 	h = requireHTTP2ForGRPC(h)
 	h = grpcwebtext.Handler(h)
