@@ -103,6 +103,12 @@ func TestBadInputMatrix(t *testing.T) {
 		{name: "Connect GET, malformed message", method: "GET", path: sayHello + "?encoding=json&message=%7Bbad", wantStatus: 400, wantCode: "invalid_argument"},
 		{name: "Connect GET, unknown encoding", method: "GET", path: sayHello + "?encoding=xml&message=x", wantStatus: 415},
 		{name: "Connect GET, no message", method: "GET", path: sayHello + "?encoding=json", wantStatus: 400, wantCode: "invalid_argument"},
+		{name: "Connect GET, invalid base64", method: "GET", path: sayHello + "?encoding=proto&base64=1&message=!!!*", wantStatus: 400, wantCode: "invalid_argument"},
+		{name: "Connect GET, base64 of a valid message", method: "GET", path: sayHello + "?encoding=proto&base64=1&message=CgRlcmlj", wantStatus: 200},
+		{name: "encoded slash in an RPC path", path: "/rpc_package.HelloWorldService%2FSayHello", header: map[string]string{"Content-Type": "application/json"}, body: []byte(`{"name":"eric"}`), wantStatus: 404},
+		{name: "encoded letter in an RPC path", path: "/rpc_package.HelloWorldService/%53ayHello", header: map[string]string{"Content-Type": "application/json"}, body: []byte(`{"name":"eric"}`), wantStatus: 404},
+		{name: "encoded RPC path over gRPC", h2c: true, path: "/rpc_package.HelloWorldService/%53ayHello", header: map[string]string{"Content-Type": "application/grpc"}, body: frame(0, 6, []byte{0x0a, 0x04, 'e', 'r', 'i', 'c'}), wantStatus: 200, wantCode: "unimplemented"},
+		{name: "health check of an unknown service", path: "/grpc.health.v1.Health/Check", header: map[string]string{"Content-Type": "application/json"}, body: []byte(`{"service":"` + strings.Repeat("x", 60<<10) + `"}`), wantStatus: 404, wantCode: "not_found"},
 		{name: "bidi over HTTP/1.1", path: rpc_packageconnect.HelloWorldServiceBidiHelloProcedure, header: map[string]string{"Content-Type": "application/connect+json"}, body: frame(0, 2, []byte("{}")), wantStatus: 505},
 		{name: "unknown procedure", path: "/rpc_package.HelloWorldService/Nope", header: map[string]string{"Content-Type": "application/json"}, body: []byte("{}"), wantStatus: 404},
 		{name: "unknown service over gRPC", h2c: true, path: "/no.Such/Method", header: map[string]string{"Content-Type": "application/grpc"}, body: frame(0, 0, nil), wantStatus: 404},
@@ -138,6 +144,7 @@ func TestBadInputMatrix(t *testing.T) {
 			if row.wantCode != "" {
 				assert.Equal(t, code, row.wantCode, "code (body "+truncate(body)+")")
 			}
+			assert.True(t, len(body) < 1<<10 || row.wantStatus == http.StatusOK, "an error answer stays small, whatever the request sent (body "+truncate(body)+")")
 			if row.method == "OPTIONS" {
 				assert.Equal(t, res.Header.Get("Access-Control-Allow-Origin"), "", "Allow-Origin")
 				assert.Equal(t, res.Header.Get("Access-Control-Allow-Methods"), "", "Allow-Methods")

@@ -46,7 +46,7 @@ func newHandler(cfg Config, d *drain) http.Handler {
 	// All routes, in one place.
 	mux := &routes{fallback: web.Handler()} // the page at "/"
 	mux.handle(rpc_packageconnect.NewHelloWorldServiceHandler(greeter.New(cfg.Greeter), opts))
-	mux.handle(grpchealth.NewHandler(d.health, opts))
+	mux.handle(grpchealth.NewHandler(quietChecker{d.health}, opts))
 	mux.handle(grpcreflect.NewHandlerV1(reflector, opts))
 	mux.handle(grpcreflect.NewHandlerV1Alpha(reflector, opts))
 
@@ -54,6 +54,7 @@ func newHandler(cfg Config, d *drain) http.Handler {
 	var h http.Handler = mux
 	h = enforceDeadlines(cfg.MaxCallDuration)(h)
 	h = capUnaryBodies(cfg.MaxMessageBytes, streams)(h)
+	h = checkConnectGET(h)
 	h = requireHTTP2ForGRPC(h)
 	h = grpcwebtext.Handler(h)
 	h = allowCORS(cfg.CORSOrigins)(h)

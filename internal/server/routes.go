@@ -3,11 +3,14 @@ package server
 import (
 	"net/http"
 	"strings"
+
+	"connectrpc.com/connect"
 )
 
 // routes dispatches a request on the first segment of its path: an RPC path
 // "/package.Service/Method" goes to the handler of that service, anything
-// else to the fallback (the page). It replaces http.ServeMux, whose pattern
+// else to the fallback (the page). An RPC path must arrive as it is, with no
+// percent-encoding: encoded forms are answered unimplemented. It replaces http.ServeMux, whose pattern
 // matching took about 8 % of the server's CPU under gRPC load, for a fixed
 // set of exact service prefixes.
 type routes struct {
@@ -28,9 +31,28 @@ func (rt *routes) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	path := r.URL.Path
 	if i := strings.IndexByte(path[min(1, len(path)):], '/'); i >= 0 {
 		if h, ok := rt.services[path[:i+2]]; ok {
+			if r.URL.RawPath != "" {
+				// Percent-encoded forms of an RPC path ("%2F", "%53ayHello")
+				// are not that RPC, as in grpc-go: a proxy's path rules see
+				// the path as sent, so it must not reach the RPC decoded.
+				refuseEncodedPath(w, r)
+				return
+			}
 			h.ServeHTTP(w, r)
 			return
 		}
 	}
 	rt.fallback.ServeHTTP(w, r)
+}
+
+// refuseEncodedPath answers an RPC path sent percent-encoded as an unknown
+// path is answered: 404 for Connect and the page, unimplemented for gRPC and
+// gRPC-Web (whose errors travel with HTTP status 200).
+func refuseEncodedPath(w http.ResponseWriter, r *http.Request) {
+	msg := "no RPC at percent-encoded path " + r.URL.RawPath + ": send the path unencoded"
+	if strings.HasPrefix(r.Header.Get("Content-Type"), "application/grpc") {
+		writeRPCError(w, r, connect.CodeUnimplemented, msg)
+		return
+	}
+	http.Error(w, msg, http.StatusNotFound)
 }
