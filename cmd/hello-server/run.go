@@ -47,7 +47,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		defer stop()
 	}
 	cfg.Logger.Info("serving", "addr", ln.Addr().String(), "tls", scheme == "https", "cors_origins", cfg.CORSOrigins)
-	return server.Serve(ctx, ln, cfg)
+	return server.New(cfg).Serve(ctx, ln)
 }
 
 // printWelcome tells the user where the server listens and what to try.

@@ -58,10 +58,10 @@ func BenchmarkMiddleware(b *testing.B) {
 	cfg := server.Config{}.WithDefaults()
 	_, bare := rpc_packageconnect.NewHelloWorldServiceHandler(greeter.New(cfg.Greeter),
 		connect.WithReadMaxBytes(cfg.MaxMessageBytes), connect.WithCompressMinBytes(cfg.CompressMinBytes))
-	full := server.NewHandler(cfg)
+	full := server.New(cfg)
 	logged := cfg
 	logged.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
-	fullLogged := server.NewHandler(logged)
+	fullLogged := server.New(logged)
 	requests := map[string]struct {
 		contentType string
 		body        []byte

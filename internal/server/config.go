@@ -1,18 +1,14 @@
-// Package server assembles hellorpc: NewHandler returns the one http.Handler
-// that serves every route (the greeting service in gRPC, gRPC-Web and Connect,
-// health, reflection and the web page), and NewHTTPServer the http.Server that
-// speaks HTTP/1.1 and unencrypted HTTP/2 (h2c) on one port.
-//
-// h2c comes from net/http itself (http.Server.Protocols and HTTP2Config), not
-// from golang.org/x/net/http2, whose server and h2c packages are deprecated.
 package server
 
 import (
 	"log/slog"
 	"net"
+	"net/http"
+	"runtime"
 	"time"
 
 	"github.com/hellorpc/hellorpc/internal/coalesce"
+	"github.com/hellorpc/hellorpc/internal/connlimit"
 	"github.com/hellorpc/hellorpc/internal/greeter"
 )
 
@@ -67,6 +63,20 @@ type Config struct {
 	// after it are closed. Default 10s.
 	ShutdownTimeout time.Duration
 
+	// MaxConnections caps the connections open at once. A new connection at
+	// the cap closes the one idle longest (no request in progress) to make
+	// room, so idle connections cannot lock new clients, health checkers
+	// among them, out; only when all are busy is the new one refused.
+	// Default DefaultMaxConnections(): 3/4 of the open-file limit, at most
+	// 10,000.
+	MaxConnections int
+
+	// MaxInflight caps the calls in progress at once (streams included,
+	// health checks not); calls beyond it are answered at once with
+	// resource_exhausted (Connect: 429) and Retry-After. Default
+	// DefaultMaxInflight(): 256 per CPU the process may use.
+	MaxInflight int
+
 	// WriteTimeout closes a connection whose peer has taken no byte of a
 	// reply for this long, HTTP/1.1 or HTTP/2; it is extended whenever bytes
 	// go out (including from the kernel's send queue), so a slow reader that
@@ -85,6 +95,24 @@ type Config struct {
 
 	// Logger receives the server's logs. Default: discard.
 	Logger *slog.Logger
+
+	// Middleware wraps the handler, first outermost, outside all of the
+	// server's own (to serve more routes beside it, or record requests in
+	// tests). Each must keep http.Flusher visible, or streams break.
+	// Default none.
+	Middleware []func(http.Handler) http.Handler
+}
+
+// DefaultMaxInflight is MaxInflight's default: 256 calls per CPU that the
+// process may use (GOMAXPROCS).
+func DefaultMaxInflight() int { return 256 * runtime.GOMAXPROCS(0) }
+
+// DefaultMaxConnections is MaxConnections' default: 3/4 of the process's
+// open-file limit, leaving the rest for everything else the process opens,
+// and at most 10,000 (each open connection holds buffers and goroutines).
+func DefaultMaxConnections() int {
+	n := openFileLimit() * 3 / 4
+	return max(16, min(n, 10_000))
 }
 
 // Defaults of Config, applied by withDefaults to zero fields.
@@ -115,6 +143,8 @@ func (c Config) WithDefaults() Config {
 	setDefault(&c.MaxCallDuration, DefaultMaxCallDuration)
 	setDefault(&c.DrainGrace, DefaultDrainGrace)
 	setDefault(&c.WriteTimeout, DefaultWriteTimeout)
+	setDefault(&c.MaxConnections, DefaultMaxConnections())
+	setDefault(&c.MaxInflight, DefaultMaxInflight())
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -133,14 +163,16 @@ func (c Config) tls() bool {
 	return c.TLSCertFile != "" && c.TLSKeyFile != ""
 }
 
-// Listener wraps ln as Serve does: every connection gets the write timeout
-// and a bounded close, and HTTP/2 connections coalesce their writes unless
-// disabled (package coalesce). Give the result to http.Server.Serve, or to
-// ServeTLS when TLS is on.
-func (c Config) Listener(ln net.Listener) net.Listener {
+// Listener wraps ln as Serve does: at most MaxConnections at once (package
+// connlimit), every connection with the write timeout and a bounded close,
+// and HTTP/2 connections coalescing their writes unless disabled (package
+// coalesce). Give the result to http.Server.Serve, or to ServeTLS when TLS is
+// on, and its ConnState method to http.Server.ConnState.
+func (c Config) Listener(ln net.Listener) *connlimit.Listener {
 	opts := coalesce.Options{WriteTimeout: c.WriteTimeout, PassThrough: c.DisableWriteCoalescing}
+	var wrapped net.Listener = coalesce.NewListener(ln, opts)
 	if c.tls() {
-		return coalesce.NewTLSListener(ln, opts)
+		wrapped = coalesce.NewTLSListener(ln, opts)
 	}
-	return coalesce.NewListener(ln, opts)
+	return connlimit.New(wrapped, c.MaxConnections)
 }

@@ -13,7 +13,7 @@ var publishGoroutines sync.Once
 // DebugHandler returns the handler of the optional debug listener: expvar at
 // /debug/vars (memory statistics and the goroutine count) and pprof at
 // /debug/pprof/. It exposes the process's internals, so serve it on a
-// loopback address only; it is never part of NewHandler.
+// loopback address only; it is never part of the Server's handler.
 func DebugHandler() http.Handler {
 	publishGoroutines.Do(func() {
 		expvar.Publish("goroutines", expvar.Func(func() any { return runtime.NumGoroutine() }))

@@ -5,13 +5,11 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
-
-	"connectrpc.com/grpchealth"
 )
 
 func TestDrainTurnsHealthNotServingAtOnce(t *testing.T) {
-	d := &drain{health: grpchealth.NewStaticChecker(services...)}
-	h := newHandler(Config{}.WithDefaults(), d)
+	h := New(Config{})
+	d := h.drain
 	check := func(service string) string {
 		req := httptest.NewRequest(http.MethodPost, "/grpc.health.v1.Health/Check", strings.NewReader(`{"service":"`+service+`"}`))
 		req.Header.Set("Content-Type", "application/json")

@@ -44,7 +44,7 @@ func FuzzHandler(f *testing.F) {
 		f.Add(seed.path, seed.query, seed.contentType, seed.encoding, seed.body, seed.http2, seed.get)
 	}
 	logs := &servertest.Buffer{}
-	h := server.NewHandler(server.Config{
+	h := server.New(server.Config{
 		Logger:          slog.New(slog.NewJSONHandler(logs, nil)),
 		MaxMessageBytes: 64 << 10,
 		MaxCallDuration: 2 * time.Second,

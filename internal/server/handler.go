@@ -25,20 +25,17 @@ var services = []string{
 	grpcreflect.ReflectV1AlphaServiceName,
 }
 
-// NewHandler returns the http.Handler that serves every route of hellorpc.
+// newHandler returns the http.Handler that serves every route of hellorpc.
 // A request enters here and passes the middleware, outermost first: access
-// log, CORS, gRPC-Web text mode, the HTTP/2 check for gRPC, the body cap,
-// deadlines. It is then routed below; greeter validates and answers it.
-func NewHandler(cfg Config) http.Handler {
-	return newHandler(cfg.WithDefaults(), &drain{health: grpchealth.NewStaticChecker(services...)})
-}
-
-// newHandler builds the handler whose health and stream endings follow d.
-func newHandler(cfg Config, d *drain) http.Handler {
+// log, CORS, the in-flight call limit, gRPC-Web text mode, the HTTP/2 check
+// for gRPC, the Connect GET check, the body cap, deadlines. It is then
+// routed below; greeter validates and answers it.
+func (s *Server) newHandler() http.Handler {
+	cfg := s.cfg
 	opts := connect.WithHandlerOptions(
 		connect.WithReadMaxBytes(cfg.MaxMessageBytes),
 		connect.WithCompressMinBytes(cfg.CompressMinBytes),
-		connect.WithInterceptors(rpcOutcome{}, d.interceptor()),
+		connect.WithInterceptors(rpcOutcome{}, s.drain.interceptor()),
 		connect.WithRecover(recoverPanic(cfg.Logger)),
 	)
 	reflector := grpcreflect.NewStaticReflector(services...)
@@ -46,7 +43,7 @@ func newHandler(cfg Config, d *drain) http.Handler {
 	// All routes, in one place.
 	mux := &routes{fallback: web.Handler()} // the page at "/"
 	mux.handle(rpc_packageconnect.NewHelloWorldServiceHandler(greeter.New(cfg.Greeter), opts))
-	mux.handle(grpchealth.NewHandler(quietChecker{d.health}, opts))
+	mux.handle(grpchealth.NewHandler(quietChecker{s.drain.health}, opts))
 	mux.handle(grpcreflect.NewHandlerV1(reflector, opts))
 	mux.handle(grpcreflect.NewHandlerV1Alpha(reflector, opts))
 
@@ -57,6 +54,7 @@ func newHandler(cfg Config, d *drain) http.Handler {
 	h = checkConnectGET(h)
 	h = requireHTTP2ForGRPC(h)
 	h = grpcwebtext.Handler(h)
+	h = s.calls.limit(h)
 	h = allowCORS(cfg.CORSOrigins)(h)
 	h = accessLog(cfg.Logger)(h)
 	return h

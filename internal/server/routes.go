@@ -28,9 +28,8 @@ func (rt *routes) handle(prefix string, h http.Handler) {
 }
 
 func (rt *routes) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	path := r.URL.Path
-	if i := strings.IndexByte(path[min(1, len(path)):], '/'); i >= 0 {
-		if h, ok := rt.services[path[:i+2]]; ok {
+	if prefix := servicePrefix(r.URL.Path); prefix != "" {
+		if h, ok := rt.services[prefix]; ok {
 			if r.URL.RawPath != "" {
 				// Percent-encoded forms of an RPC path ("%2F", "%53ayHello")
 				// are not that RPC, as in grpc-go: a proxy's path rules see
@@ -43,6 +42,15 @@ func (rt *routes) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	rt.fallback.ServeHTTP(w, r)
+}
+
+// servicePrefix returns the first segment of path with its slashes,
+// "/package.Service/", or "" when path has one segment only.
+func servicePrefix(path string) string {
+	if i := strings.IndexByte(path[min(1, len(path)):], '/'); i >= 0 {
+		return path[:i+2]
+	}
+	return ""
 }
 
 // refuseEncodedPath answers an RPC path sent percent-encoded as an unknown

@@ -52,41 +52,46 @@ func (a drainAware) WrapStreamingHandler(next connect.StreamingHandlerFunc) conn
 	}
 }
 
-// Serve serves hellorpc on ln until ctx is done, then drains gracefully:
-// health turns NOT_SERVING at once; the listener closes, so new connections
-// are refused; HTTP/2 clients get GOAWAY; in-flight calls complete; open
-// streams get cfg.DrainGrace, then are cancelled and end with unavailable;
-// after cfg.ShutdownTimeout what is left is closed. It returns nil after a
-// drain, and an error only when serving itself fails. With cfg.TLSCertFile and
-// cfg.TLSKeyFile it serves HTTPS (HTTP/2 by ALPN, and HTTP/1.1) instead of
-// HTTP/1.1 and h2c. The listener coalesces HTTP/2 writes unless
-// cfg.DisableWriteCoalescing (see Config.Listener).
-func Serve(ctx context.Context, ln net.Listener, cfg Config) error {
-	cfg = cfg.WithDefaults()
-	d := &drain{health: grpchealth.NewStaticChecker(services...)}
-	srv := NewHTTPServer(cfg, newHandler(cfg, d))
+// Serve serves on ln until ctx is done, then drains gracefully: health turns
+// NOT_SERVING at once; the listener closes, so new connections are refused;
+// HTTP/2 clients get GOAWAY; in-flight calls complete; open streams get
+// Config.DrainGrace, then are cancelled and end with unavailable; after
+// Config.ShutdownTimeout what is left is closed. It returns nil after a drain
+// or Close, and an error only when serving itself fails. With TLSCertFile and
+// TLSKeyFile it serves HTTPS (HTTP/2 by ALPN, and HTTP/1.1) instead of
+// HTTP/1.1 and h2c. The listener is wrapped as Config.Listener says: at most
+// MaxConnections at once, the write timeout, and coalesced HTTP/2 writes.
+func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	cfg := s.cfg
+	srv := s.http
 	streamsCtx, cancelStreams := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancelStreams()
+	defer context.AfterFunc(s.streamsCtx, cancelStreams)() // Close ends streams too
 	srv.BaseContext = func(net.Listener) context.Context { return streamsCtx }
 
-	ln = cfg.Listener(ln)
+	wrapped := cfg.Listener(ln)
+	s.conns.Store(wrapped)
+	srv.ConnState = wrapped.ConnState
 	served := make(chan error, 1)
 	go func() {
 		if cfg.tls() {
-			served <- srv.ServeTLS(ln, cfg.TLSCertFile, cfg.TLSKeyFile)
+			served <- srv.ServeTLS(wrapped, cfg.TLSCertFile, cfg.TLSKeyFile)
 		} else {
-			served <- srv.Serve(ln)
+			served <- srv.Serve(wrapped)
 		}
 	}()
 	select {
 	case err := <-served:
+		if errors.Is(err, http.ErrServerClosed) {
+			return nil // Close
+		}
 		return fmt.Errorf("serve on %s: %w", ln.Addr(), err)
 	case <-ctx.Done():
 	}
 
 	logger := cfg.Logger
 	logger.Info("draining", "grace_for_streams", cfg.DrainGrace, "timeout", cfg.ShutdownTimeout)
-	d.begin()
+	s.drain.begin()
 	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.ShutdownTimeout)
 	defer cancel()
 	shutdown := make(chan error, 1)

@@ -1,13 +1,13 @@
-// Package servertest starts hellorpc's real handler stack on an httptest
-// server that speaks HTTP/1.1 and h2c, as hello-server does, and records what
+// Package servertest starts hellorpc's real server, server.New as
+// hello-server runs it, on 127.0.0.1 over HTTP/1.1 and h2c, and records what
 // each request looked like on the wire (HTTP version, method, Content-Type),
 // so that tests can assert the form a client actually used.
 package servertest
 
 import (
+	"context"
 	"net"
 	"net/http"
-	"net/http/httptest"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -25,42 +25,66 @@ type Request struct {
 
 // Server is a running test server.
 type Server struct {
-	*httptest.Server
+	URL      string       // "http://127.0.0.1:port"
+	Listener net.Listener // the listener it serves, unwrapped
 
 	mu       sync.Mutex
 	requests []Request
 	conns    atomic.Int64
 }
 
-// Start serves server.NewHandler(cfg) on 127.0.0.1 with the http.Server
-// settings of server.NewHTTPServer, and closes it when the test ends. Each of
-// wrap, in order, wraps the handler (to serve test assets beside it, say).
+// Start serves server.New(cfg) on 127.0.0.1 with server.Server.Serve, and
+// closes it when the test ends. Each of wrap, in order, wraps the handler
+// (to serve test assets beside it, say): the last is outermost.
 func Start(t testing.TB, cfg server.Config, wrap ...func(http.Handler) http.Handler) *Server {
 	t.Helper()
 	s := &Server{}
-	record := func(next http.Handler) http.Handler {
-		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			s.mu.Lock()
-			s.requests = append(s.requests, Request{r.Proto, r.Method, r.URL.Path, r.Header.Get("Content-Type")})
-			s.mu.Unlock()
-			next.ServeHTTP(w, r) // the same w: Flusher stays visible
-		})
+	middleware := []func(http.Handler) http.Handler{s.record}
+	for i := len(wrap) - 1; i >= 0; i-- {
+		middleware = append(middleware, wrap[i])
 	}
-	h := server.NewHandler(cfg)
-	for _, w := range wrap {
-		h = w(h)
+	cfg.Middleware = append(middleware, cfg.Middleware...)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatalf("listen on 127.0.0.1: %v", err)
 	}
-	s.Server = httptest.NewUnstartedServer(nil)
-	s.Listener = cfg.Listener(s.Listener) // write coalescing, as server.Serve does
-	s.Config = server.NewHTTPServer(cfg, record(h))
-	s.Config.ConnState = func(_ net.Conn, state http.ConnState) {
-		if state == http.StateNew {
-			s.conns.Add(1)
+	s.Listener = ln
+	s.URL = "http://" + ln.Addr().String()
+	srv := server.New(cfg)
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(context.Background(), countingListener{ln, &s.conns}) }()
+	t.Cleanup(func() {
+		_ = srv.Close()
+		if err := <-done; err != nil {
+			t.Errorf("serve: %v", err)
 		}
-	}
-	s.Start()
-	t.Cleanup(s.Close)
+	})
 	return s
+}
+
+// record notes each request; it passes the same ResponseWriter on, so
+// http.Flusher stays visible.
+func (s *Server) record(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.mu.Lock()
+		s.requests = append(s.requests, Request{r.Proto, r.Method, r.URL.Path, r.Header.Get("Content-Type")})
+		s.mu.Unlock()
+		next.ServeHTTP(w, r)
+	})
+}
+
+// countingListener counts the connections it accepts.
+type countingListener struct {
+	net.Listener
+	n *atomic.Int64
+}
+
+func (l countingListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err == nil {
+		l.n.Add(1)
+	}
+	return c, err
 }
 
 // LastRequest returns the most recent request the server saw.

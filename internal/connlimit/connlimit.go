@@ -1,0 +1,167 @@
+// Package connlimit caps the connections a server holds open at once.
+//
+// A Listener counts the connections it has accepted and not yet closed. When
+// a new connection arrives at the limit, the connection that has been idle
+// longest (no request in progress, as http.Server reports through its
+// ConnState hook) is closed to make room, so that clients that hold idle
+// connections, however many, cannot lock out new ones: a health checker or a
+// new client still gets in. Only when every connection is busy is the new
+// one closed at once. Without the ConnState hook every connection counts as
+// idle from the time it was accepted, oldest first.
+//
+// Use it as:
+//
+//	l := connlimit.New(ln, 10_000)
+//	srv := &http.Server{ConnState: l.ConnState}
+//	srv.Serve(l)
+//
+// Under TLS, give the server the TLS listener on top of this one; ConnState
+// unwraps *tls.Conn. Wrap outside other connection wrappers (the server gets
+// these connections): ReadFrom and CloseWrite of the connection below are
+// kept.
+package connlimit
+
+import (
+	"container/list"
+	"crypto/tls"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"sync"
+	"sync/atomic"
+)
+
+// Listener hands out connections up to a limit; see the package doc.
+type Listener struct {
+	net.Listener
+	max int
+
+	mu    sync.Mutex
+	conns map[*conn]*list.Element // open connections; the element is set while idle
+	idle  list.List               // of *conn, longest idle first
+
+	evicted, refused atomic.Int64
+}
+
+// New wraps ln so that at most limit connections are open at once (limit < 1
+// means 1).
+func New(ln net.Listener, limit int) *Listener {
+	return &Listener{Listener: ln, max: max(1, limit), conns: make(map[*conn]*list.Element)}
+}
+
+// Accept returns the next connection, making room for it first if the limit
+// is reached.
+func (l *Listener) Accept() (net.Conn, error) {
+	for {
+		c, err := l.Listener.Accept()
+		if err != nil {
+			return nil, err
+		}
+		cc := &conn{Conn: c, l: l}
+		l.mu.Lock()
+		var victim *conn
+		if len(l.conns) >= l.max {
+			if e := l.idle.Front(); e != nil {
+				victim = e.Value.(*conn)
+				l.forgetLocked(victim)
+			}
+		}
+		full := len(l.conns) >= l.max
+		if !full {
+			l.conns[cc] = l.idle.PushBack(cc) // idle until it sends a request
+		}
+		l.mu.Unlock()
+		if victim != nil {
+			l.evicted.Add(1)
+			_ = victim.Conn.Close()
+		}
+		if full {
+			l.refused.Add(1)
+			_ = c.Close()
+			continue
+		}
+		return cc, nil
+	}
+}
+
+// ConnState is the http.Server.ConnState hook that tells the listener which
+// connections are idle. Chain it if the server needs the hook for more.
+func (l *Listener) ConnState(c net.Conn, state http.ConnState) {
+	if tc, ok := c.(*tls.Conn); ok {
+		c = tc.NetConn()
+	}
+	cc, ok := c.(*conn)
+	if !ok {
+		return
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	e, open := l.conns[cc]
+	if !open {
+		return
+	}
+	switch state {
+	case http.StateActive:
+		if e != nil {
+			l.idle.Remove(e)
+			l.conns[cc] = nil
+		}
+	case http.StateIdle:
+		if e == nil {
+			l.conns[cc] = l.idle.PushBack(cc)
+		} else {
+			l.idle.MoveToBack(e)
+		}
+	case http.StateHijacked, http.StateClosed:
+		l.forgetLocked(cc)
+	}
+}
+
+// forgetLocked drops c from the count; l.mu is held.
+func (l *Listener) forgetLocked(c *conn) {
+	if e, ok := l.conns[c]; ok {
+		if e != nil {
+			l.idle.Remove(e)
+		}
+		delete(l.conns, c)
+	}
+}
+
+// Stats reports the connections open now, those closed to make room for
+// new ones, and new ones refused because every open one was busy.
+func (l *Listener) Stats() (open int, evicted, refused int64) {
+	l.mu.Lock()
+	open = len(l.conns)
+	l.mu.Unlock()
+	return open, l.evicted.Load(), l.refused.Load()
+}
+
+type conn struct {
+	net.Conn
+	l *Listener
+}
+
+func (c *conn) Close() error {
+	c.l.mu.Lock()
+	c.l.forgetLocked(c)
+	c.l.mu.Unlock()
+	return c.Conn.Close()
+}
+
+// ReadFrom keeps the underlying connection's ReadFrom, which net/http uses.
+func (c *conn) ReadFrom(r io.Reader) (int64, error) {
+	if rf, ok := c.Conn.(io.ReaderFrom); ok {
+		return rf.ReadFrom(r)
+	}
+	return io.Copy(struct{ io.Writer }{c.Conn}, r)
+}
+
+// CloseWrite keeps the underlying connection's CloseWrite, which net/http
+// uses to end an HTTP/1.1 connection gracefully.
+func (c *conn) CloseWrite() error {
+	if cw, ok := c.Conn.(interface{ CloseWrite() error }); ok {
+		return cw.CloseWrite()
+	}
+	return errors.New("connlimit: the underlying connection has no CloseWrite")
+}

@@ -1,0 +1,66 @@
+package connlimit_test
+
+import (
+	"io"
+	"net"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/hellorpc/hellorpc/internal/assert"
+	"github.com/hellorpc/hellorpc/internal/connlimit"
+)
+
+// closedByServer reports whether the server closed c (a read ends at once).
+func closedByServer(c net.Conn) bool {
+	_ = c.SetReadDeadline(time.Now().Add(300 * time.Millisecond))
+	_, err := c.Read(make([]byte, 1))
+	netErr, ok := err.(net.Error)
+	return err == io.EOF || (err != nil && !(ok && netErr.Timeout()))
+}
+
+func TestEvictsLongestIdleThenRefusesWhenAllBusy(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	assert.NoError(t, err, "listen")
+	l := connlimit.New(ln, 2)
+	defer l.Close()
+	accepted := make(chan net.Conn, 10)
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			accepted <- c
+		}
+	}()
+	dial := func() net.Conn {
+		c, err := net.Dial("tcp", ln.Addr().String())
+		assert.NoError(t, err, "dial")
+		t.Cleanup(func() { c.Close() })
+		return c
+	}
+
+	a, b := dial(), dial()
+	sa, sb := <-accepted, <-accepted
+	l.ConnState(sa, http.StateActive) // a is busy, b idle
+	c := dial()
+	sc := <-accepted
+	assert.True(t, closedByServer(b), "the idle connection made room")
+	assert.True(t, !closedByServer(a), "the busy one stays")
+	open, evicted, refused := l.Stats()
+	assert.Equal(t, [3]int64{int64(open), evicted, refused}, [3]int64{2, 1, 0}, "open, evicted, refused")
+
+	l.ConnState(sc, http.StateActive) // now both busy
+	d := dial()
+	assert.True(t, closedByServer(d), "a new connection when all are busy is refused")
+	open, evicted, refused = l.Stats()
+	assert.Equal(t, [3]int64{int64(open), evicted, refused}, [3]int64{2, 1, 1}, "open, evicted, refused")
+
+	l.ConnState(sa, http.StateIdle)
+	_ = sb.Close() // an evicted connection is closed already
+	assert.NoError(t, sa.Close(), "close")
+	open, _, _ = l.Stats()
+	assert.Equal(t, open, 1, "a closed connection is no longer counted")
+	_ = c
+}

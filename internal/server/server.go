@@ -1,0 +1,56 @@
+package server
+
+import (
+	"context"
+	"net/http"
+	"sync/atomic"
+
+	"connectrpc.com/grpchealth"
+
+	"github.com/hellorpc/hellorpc/internal/connlimit"
+)
+
+// Server is hellorpc, built once by New. It is the http.Handler of every
+// route (for httptest and for embedding), and Serve runs it on a listener.
+// A Server serves one listener, once.
+type Server struct {
+	cfg     Config
+	handler http.Handler
+	drain   *drain
+	calls   *callLimit
+	http    *http.Server
+	conns   atomic.Pointer[connlimit.Listener] // Serve's listener
+
+	streamsCtx    context.Context    // the base of every request's context
+	cancelStreams context.CancelFunc // ends open streams at the drain's grace
+}
+
+// New returns the Server that cfg describes; zero fields of cfg take their
+// defaults (see Config).
+func New(cfg Config) *Server {
+	cfg = cfg.WithDefaults()
+	s := &Server{
+		cfg:   cfg,
+		drain: &drain{health: grpchealth.NewStaticChecker(services...)},
+		calls: newCallLimit(cfg.MaxInflight),
+	}
+	s.handler = s.newHandler()
+	for i := len(cfg.Middleware) - 1; i >= 0; i-- {
+		s.handler = cfg.Middleware[i](s.handler)
+	}
+	s.streamsCtx, s.cancelStreams = context.WithCancel(context.Background())
+	s.http = NewHTTPServer(cfg, s.handler)
+	return s
+}
+
+// ServeHTTP serves one request through every route and middleware.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	s.handler.ServeHTTP(w, r)
+}
+
+// Close closes the listener and every connection at once, without a drain;
+// Serve then returns. Cancel Serve's context instead for a graceful drain.
+func (s *Server) Close() error {
+	s.cancelStreams()
+	return s.http.Close()
+}
