@@ -32,6 +32,8 @@ var envNames = map[string]string{
 	"drain-grace":         "HELLORPC_DRAIN_GRACE",
 	"max-streams":         "HELLORPC_MAX_STREAMS",
 	"write-timeout":       "HELLORPC_WRITE_TIMEOUT",
+	"max-connections":     "HELLORPC_MAX_CONNECTIONS",
+	"max-inflight":        "HELLORPC_MAX_INFLIGHT",
 	"tls-cert":            "HELLORPC_TLS_CERT",
 	"tls-key":             "HELLORPC_TLS_KEY",
 	"debug-addr":          "HELLORPC_DEBUG_ADDR",
@@ -54,12 +56,14 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (s
 	fs.StringVar(&origins, "cors-origins", "", "comma-separated `origins` allowed to call from browsers cross-origin; \"*\" allows any (default none: same-origin only)")
 	fs.TextVar(&level, "log-level", slog.LevelInfo, "log `level`: debug, info, warn or error")
 	fs.DurationVar(&cfg.ReadHeaderTimeout, "read-header-timeout", server.DefaultReadHeaderTimeout, "time allowed to read request headers")
-	fs.DurationVar(&cfg.IdleTimeout, "idle-timeout", server.DefaultIdleTimeout, "close keep-alive connections idle this long")
+	fs.DurationVar(&cfg.IdleTimeout, "idle-timeout", server.DefaultIdleTimeout, "close HTTP/1.1 keep-alive connections, and HTTP/2 connections with no open stream (with GOAWAY), idle this long")
 	fs.IntVar(&cfg.MaxHeaderBytes, "max-header-bytes", server.DefaultMaxHeaderBytes, "maximum size of request headers in `bytes`")
 	fs.IntVar(&cfg.MaxMessageBytes, "max-message-bytes", server.DefaultMaxMessageBytes, "maximum size of one request message in `bytes`, after decompression")
 	fs.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", server.DefaultShutdownTimeout, "time allowed for in-flight calls to finish on shutdown")
 	fs.DurationVar(&cfg.DrainGrace, "drain-grace", server.DefaultDrainGrace, "on shutdown, how long open streams may go on before they are cancelled")
 	fs.DurationVar(&cfg.WriteTimeout, "write-timeout", server.DefaultWriteTimeout, "close a connection whose client has taken no byte of a reply for this long (extended while bytes go out)")
+	fs.IntVar(&cfg.MaxConnections, "max-connections", server.DefaultMaxConnections(), "most connections open at once, by default 3/4 of the open-file limit up to 10000; at the limit the longest-idle one is closed for a new one")
+	fs.IntVar(&cfg.MaxInflight, "max-inflight", server.DefaultMaxInflight(), "most calls in progress at once (health checks aside), by default 256 per CPU; more get resource_exhausted at once")
 	fs.IntVar(&cfg.MaxConcurrentStreams, "max-streams", server.DefaultMaxConcurrentStreams, "most concurrent HTTP/2 streams per connection")
 	fs.StringVar(&cfg.TLSCertFile, "tls-cert", "", "PEM certificate `file`: serve HTTPS (HTTP/2 and HTTP/1.1) instead of HTTP/1.1 and h2c")
 	fs.StringVar(&cfg.TLSKeyFile, "tls-key", "", "PEM private key `file` for -tls-cert")
@@ -97,7 +101,8 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (s
 	if cfg.Greeter.ReplyInterval < 0 {
 		return cfg, level, debugAddr, errors.New("-reply-interval must not be negative")
 	}
-	if cfg.MaxHeaderBytes <= 0 || cfg.MaxMessageBytes <= 0 || cfg.Greeter.MaxStreamMessages <= 0 || cfg.MaxConcurrentStreams <= 0 {
+	if cfg.MaxHeaderBytes <= 0 || cfg.MaxMessageBytes <= 0 || cfg.Greeter.MaxStreamMessages <= 0 || cfg.MaxConcurrentStreams <= 0 ||
+		cfg.MaxConnections <= 0 || cfg.MaxInflight <= 0 {
 		return cfg, level, debugAddr, errors.New("size limits must be positive")
 	}
 	return cfg, level, debugAddr, nil

@@ -27,7 +27,9 @@ type Config struct {
 	// Default 10s.
 	ReadHeaderTimeout time.Duration
 
-	// IdleTimeout closes keep-alive connections idle this long. Default 2m.
+	// IdleTimeout closes HTTP/1.1 keep-alive connections, and HTTP/2
+	// connections with no open stream (with GOAWAY), idle this long.
+	// Default 30s.
 	IdleTimeout time.Duration
 
 	// MaxHeaderBytes caps the size of request headers. Default 64 KiB.
@@ -119,7 +121,7 @@ func DefaultMaxConnections() int {
 const (
 	DefaultAddr                 = ":50000"
 	DefaultReadHeaderTimeout    = 10 * time.Second
-	DefaultIdleTimeout          = 2 * time.Minute
+	DefaultIdleTimeout          = 30 * time.Second
 	DefaultMaxHeaderBytes       = 64 << 10
 	DefaultMaxMessageBytes      = 1 << 20
 	DefaultCompressMinBytes     = 1 << 10
