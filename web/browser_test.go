@@ -158,3 +158,33 @@ func TestPageTimeout(t *testing.T) {
 	assert.Equal(t, got.State, "error", "state")
 	assert.Equal(t, got.Reply, "Timed out: no reply within 300 ms.", "error shown")
 }
+
+// TestPageRefusesNonHTTPAPIAndEnforcesItsPolicy opens the page with an ?api=
+// that is no http(s) URL: the page says it ignored it and calls its own
+// origin. Then it checks that the browser enforces the page's
+// Content-Security-Policy: an inline script is refused.
+func TestPageRefusesNonHTTPAPIAndEnforcesItsPolicy(t *testing.T) {
+	ctx := browsertest.New(t)
+	page := servertest.Start(t, server.Config{})
+	got := call(t, ctx, page.URL+"/?api="+url.QueryEscape("javascript:alert(1)"), "connect-json", "eric")
+	assert.Equal(t, got.State, "ok", "state (reply "+got.Reply+")")
+	assert.Equal(t, got.Reply, "Hello, eric!", "the call went to the page's own origin")
+	evalCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	notice, err := chromedp.Run(evalCtx, chromedp.Evaluate[string](`(() => {
+		const n = document.getElementById("api-notice");
+		return n.hidden ? "" : n.textContent;
+	})()`))
+	assert.NoError(t, err, "read the notice")
+	assert.Contains(t, notice, "must be an http: or https: URL", "the page says why ?api= was ignored")
+
+	violated, err := chromedp.Run(evalCtx, chromedp.Evaluate[string](`new Promise((resolve) => {
+		document.addEventListener("securitypolicyviolation", (e) => resolve(e.effectiveDirective));
+		const s = document.createElement("script");
+		s.textContent = "window.inlineRan = true";
+		document.body.append(s);
+		setTimeout(() => resolve(window.inlineRan ? "inline script ran" : "no violation reported"), 2000);
+	})`, chromedp.EvalAwaitPromise))
+	assert.NoError(t, err, "add an inline script")
+	assert.Equal(t, violated, "script-src-elem", "the CSP refuses an inline script")
+}

@@ -30,8 +30,29 @@ const streamResult = element<HTMLElement>("stream-result");
 const greetings = element<HTMLOListElement>("greetings");
 const streamStatus = element<HTMLElement>("stream-status");
 
-// The API base URL: ?api= when given, else this page's own origin.
-apiInput.value = new URLSearchParams(location.search).get("api") ?? location.origin;
+// httpBase returns raw, without trailing slashes, when it is an http: or
+// https: URL, and null for anything else (javascript:, data:, garbage): the
+// page calls only web APIs, and its Content-Security-Policy allows no more.
+function httpBase(raw: string): string | null {
+  try {
+    const { protocol } = new URL(raw);
+    return protocol === "http:" || protocol === "https:" ? raw.replace(/\/+$/, "") : null;
+  } catch {
+    return null;
+  }
+}
+
+// The API base URL: ?api= when given and an http(s) URL, else this page's own
+// origin; a refused ?api= is said so on the page.
+const apiParam = new URLSearchParams(location.search).get("api");
+apiInput.value = location.origin;
+if (apiParam !== null && httpBase(apiParam) === null) {
+  const notice = element<HTMLElement>("api-notice");
+  notice.textContent = `Ignored ?api=${apiParam}: the API base URL must be an http: or https: URL. Calling this page's origin instead.`;
+  notice.hidden = false;
+} else if (apiParam !== null) {
+  apiInput.value = apiParam;
+}
 const requested = new URLSearchParams(location.search).get("protocol");
 if (requested && isProtocolId(requested)) protocolSelect.value = requested;
 
@@ -47,14 +68,31 @@ streamButton.addEventListener("click", () => void stream());
 function call() {
   const id = protocolSelect.value;
   const protocol = protocols[isProtocolId(id) ? id : "connect-json"];
-  const baseUrl = apiInput.value.trim().replace(/\/+$/, "") || location.origin;
+  const typed = apiInput.value.trim();
+  const baseUrl = typed === "" ? location.origin : httpBase(typed);
+  if (baseUrl === null) throw new Error(`The API base URL must be an http: or https: URL, not "${typed}".`);
   const wire: Wire = { method: "", requestContentType: "", responseContentType: "", networkError: false };
   const client = createClient(HelloWorldService, protocol.transport(baseUrl, recordingFetch(wire)));
   return { protocol, baseUrl, wire, client };
 }
 
+// prepare is call, or null after showing with fail why the call cannot be made.
+function prepare(fail: (message: string) => void): ReturnType<typeof call> | null {
+  try {
+    return call();
+  } catch (err) {
+    fail(err instanceof Error ? err.message : String(err));
+    return null;
+  }
+}
+
 async function send(): Promise<void> {
-  const { protocol, baseUrl, wire, client } = call();
+  const prepared = prepare((message) => {
+    result.dataset.state = "error";
+    reply.textContent = message;
+  });
+  if (!prepared) return;
+  const { protocol, baseUrl, wire, client } = prepared;
   result.dataset.state = "pending";
   sendButton.disabled = true;
   reply.textContent = "Calling…";
@@ -77,7 +115,12 @@ async function send(): Promise<void> {
 // stream calls LotsOfReplies and shows each greeting as soon as it arrives.
 // Streams always POST, so "Connect GET" streams as Connect JSON.
 async function stream(): Promise<void> {
-  const { protocol, baseUrl, wire, client } = call();
+  const prepared = prepare((message) => {
+    streamResult.dataset.state = "error";
+    streamStatus.textContent = message;
+  });
+  if (!prepared) return;
+  const { protocol, baseUrl, wire, client } = prepared;
   const streamTimeoutMs = timeoutMs * 6;
   streamResult.dataset.state = "streaming";
   streamButton.disabled = true;
