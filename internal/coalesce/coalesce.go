@@ -65,8 +65,18 @@ type Options struct {
 	// HTTP/2 WriteByteTimeout here.
 	WriteTimeout time.Duration
 	// PassThrough turns coalescing off: every connection writes straight
-	// through, but keeps WriteTimeout and the bounded Close. Default false.
+	// through, but keeps WriteTimeout, the bounded Close and the flood guard.
+	// Default false.
 	PassThrough bool
+	// MaxCheapFrames is the flood guard of cleartext HTTP/2 (h2c)
+	// connections: a peer may send, per 10 s, this many frames that carry
+	// no work (empty DATA, SETTINGS, PING, WINDOW_UPDATE, PRIORITY) plus ten
+	// per frame that does (HEADERS, DATA with payload), and
+	// MaxCheapFrames/10 stream resets plus one per two HEADERS; past either,
+	// the connection gets GOAWAY ENHANCE_YOUR_CALM and is closed. Under TLS
+	// the frames are encrypted at this layer and not guarded. A negative
+	// value turns the guard off. Default 1000.
+	MaxCheapFrames int
 }
 
 // Listener hands out coalescing connections.
@@ -88,6 +98,9 @@ func NewListener(ln net.Listener, opts Options) *Listener {
 	}
 	if opts.WriteTimeout == 0 {
 		opts.WriteTimeout = DefaultWriteTimeout
+	}
+	if opts.MaxCheapFrames == 0 {
+		opts.MaxCheapFrames = 1000
 	}
 	return &Listener{Listener: ln, opts: opts}
 }

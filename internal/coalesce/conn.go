@@ -40,16 +40,25 @@ type conn struct {
 	err      error // sticky write error
 	closed   bool
 	deadline time.Time // the write deadline, for Writes waiting for room
+
+	// The flood guard of a cleartext HTTP/2 connection (guard.go): guard is
+	// used by the reading goroutine only; out follows the frames written, so
+	// that GOAWAY goes out between two of them.
+	guard      *guard
+	out        frameScanner
+	h2         bool   // the peer sent the HTTP/2 preface
+	goAway     []byte // the GOAWAY to send, once the guard has tripped
+	goAwaySent bool
 }
 
 func newConn(c net.Conn, opts Options, always bool) *conn {
 	cc := &conn{Conn: c, opts: opts}
 	cc.drained = sync.NewCond(&cc.mu)
 	switch {
-	case opts.PassThrough:
-		cc.mode = direct
-	case always:
+	case always && !opts.PassThrough:
 		cc.mode = coalescing
+	case !always && opts.MaxCheapFrames >= 0:
+		cc.guard = &guard{max: opts.MaxCheapFrames, in: frameScanner{skip: prefaceLen}}
 	}
 	return cc
 }
@@ -60,21 +69,57 @@ func newConn(c net.Conn, opts Options, always bool) *conn {
 // system calls per frame without one. Only the connection's reading
 // goroutine calls Read, so rbuf needs no lock.
 func (c *conn) Read(p []byte) (int, error) {
+	var n int
+	var err error
 	if c.rbuf != nil {
-		return c.rbuf.Read(p)
-	}
-	n, err := c.Conn.Read(p)
-	if n > 0 {
-		c.mu.Lock()
-		if c.mode == undecided {
-			c.decide(p[:n])
+		n, err = c.rbuf.Read(p)
+	} else {
+		n, err = c.Conn.Read(p)
+		if n > 0 {
+			c.mu.Lock()
+			if c.mode == undecided {
+				c.decide(p[:n])
+				if c.mode == direct && !c.h2 {
+					c.guard = nil // HTTP/1.x
+				}
+			}
+			if c.mode == coalescing && c.opts.ReadBuffer > 0 {
+				c.rbuf = bufio.NewReaderSize(c.Conn, c.opts.ReadBuffer)
+			}
+			c.mu.Unlock()
 		}
-		if c.mode == coalescing && c.opts.ReadBuffer > 0 {
-			c.rbuf = bufio.NewReaderSize(c.Conn, c.opts.ReadBuffer)
+	}
+	if c.guard != nil && n > 0 && c.guard.feed(p[:n], time.Now) {
+		c.mu.Lock()
+		if c.goAway == nil {
+			c.goAway = c.guard.goAway()
+			c.sendGoAwayLocked()
 		}
 		c.mu.Unlock()
+		return 0, ErrEnhanceYourCalm
 	}
 	return n, err
+}
+
+// sendGoAwayLocked sends the pending GOAWAY if the frames written so far end
+// on a frame boundary (else a later Write or Close will); c.mu is held.
+func (c *conn) sendGoAwayLocked() {
+	if c.goAway == nil || c.goAwaySent || !c.out.atBoundary() || c.err != nil {
+		return
+	}
+	c.goAwaySent = true
+	if c.mode == coalescing {
+		if c.buf == nil {
+			c.buf = bufPool.Get().(*[]byte)
+		}
+		*c.buf = append(*c.buf, c.goAway...)
+		if !c.flushing {
+			c.flushing = true
+			go c.flush()
+		}
+		return
+	}
+	_, _ = c.writeSocket(c.goAway, time.Now().Add(time.Second))
 }
 
 // decide looks at the first bytes read; c.mu is held.
@@ -84,7 +129,11 @@ func (c *conn) decide(p []byte) {
 	case !bytes.HasPrefix(preface, c.seen):
 		c.mode = direct
 	case len(c.seen) == len(preface):
+		c.h2 = true
 		c.mode = coalescing
+		if c.opts.PassThrough {
+			c.mode = direct
+		}
 	default:
 		return // still a prefix of the preface: read on
 	}
@@ -93,13 +142,26 @@ func (c *conn) decide(p []byte) {
 
 func (c *conn) Write(p []byte) (int, error) {
 	c.mu.Lock()
+	if c.goAwaySent {
+		c.mu.Unlock()
+		return 0, ErrEnhanceYourCalm // nothing may follow GOAWAY
+	}
+	if c.h2 {
+		c.out.feed(p, nil)
+	}
 	if c.mode != coalescing && !c.flushing {
 		deadline, closed := c.deadline, c.closed
 		c.mu.Unlock()
 		if closed {
 			return 0, net.ErrClosed
 		}
-		return c.writeSocket(p, deadline)
+		n, err := c.writeSocket(p, deadline)
+		if c.h2 && err == nil {
+			c.mu.Lock()
+			c.sendGoAwayLocked()
+			c.mu.Unlock()
+		}
+		return n, err
 	}
 	for {
 		switch {
@@ -128,6 +190,7 @@ func (c *conn) Write(p []byte) (int, error) {
 		c.flushing = true
 		go c.flush()
 	}
+	c.sendGoAwayLocked()
 	c.mu.Unlock()
 	return len(p), nil
 }
@@ -240,6 +303,7 @@ func (c *conn) Close() error {
 		c.mu.Unlock()
 		return net.ErrClosed
 	}
+	c.sendGoAwayLocked()
 	c.closed = true
 	if c.flushing {
 		// Let the flusher write what is pending, but past CloseTimeout close
