@@ -6,7 +6,7 @@
 //
 // Usage:
 //
-//	go run ./cmd/hello-interop [-readme README.md] [-v]
+//	go run ./cmd/hello-interop [-readme docs/interop.md] [-v]
 //
 // With -readme it also replaces the table between the interop markers of
 // that file.

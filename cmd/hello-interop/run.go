@@ -14,7 +14,7 @@ import (
 
 // The markers around the table in the README.
 const (
-	beginMarker = "<!-- interop table: begin (go run ./cmd/hello-interop -readme README.md) -->"
+	beginMarker = "<!-- interop table: begin (go run ./cmd/hello-interop -readme docs/interop.md) -->"
 	endMarker   = "<!-- interop table: end -->"
 )
 
