@@ -87,7 +87,7 @@ func (e *env) grpcWebCells(ctx context.Context) group {
 		_, err = e.bundle(ctx, "grpcweb.ts", "page/grpcweb.js")
 	}
 	if err != nil {
-		return group{missing: fmt.Errorf("Chromium or esbuild: %w", err), cells: cells}
+		return group{missing: fmt.Errorf("the grpc-web page needs Chromium and esbuild: %w", err), cells: cells}
 	}
 	browser := &browser{path: path, dir: filepath.Join(e.tmp, "chromium")}
 	e.stop = append(e.stop, browser.close)
@@ -125,21 +125,24 @@ func (b *browser) grpcWeb(ctx context.Context, pageURL, rpc, format string) (str
 			return "", fmt.Errorf("start Chromium: %w", err)
 		}
 	}
-	ctx, cancel := context.WithTimeout(b.ctx, 20*time.Second)
+	// The browser outlives this call: bound the tab's work, and end it early
+	// when the caller's ctx ends.
+	tab, cancel := context.WithTimeout(b.ctx, 20*time.Second)
 	defer cancel()
+	defer context.AfterFunc(ctx, cancel)()
 	type event struct{ Kind, Text string }
-	err := chromedp.Do(ctx,
+	err := chromedp.Do(tab,
 		chromedp.Navigate(pageURL),
 		chromedp.Poll[chromedp.Void](`document.body.dataset.ready === "true"`),
 	)
 	if err != nil {
 		return "", err
 	}
-	id, err := chromedp.Run(ctx, chromedp.Evaluate[int](fmt.Sprintf(`window.hello.call(%q, "eric", %q)`, rpc, format)))
+	id, err := chromedp.Run(tab, chromedp.Evaluate[int](fmt.Sprintf(`window.hello.call(%q, "eric", %q)`, rpc, format)))
 	if err != nil {
 		return "", err
 	}
-	got, err := chromedp.Run(ctx, chromedp.Poll[[]event](fmt.Sprintf(
+	got, err := chromedp.Run(tab, chromedp.Poll[[]event](fmt.Sprintf(
 		`window.hello.calls[%d].done ? window.hello.calls[%d].events.map(e => ({kind: e.kind, text: e.text})) : null`, id, id)))
 	if err != nil {
 		return "", err

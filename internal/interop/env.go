@@ -204,8 +204,9 @@ func (e *env) python(ctx context.Context) (string, error) {
 	return python, nil
 }
 
-func (e *env) groups() []group {
-	ctx := context.Background()
+// groups lists every client's cells; ctx bounds the set-up some of them need
+// (probing a client, bundling a page).
+func (e *env) groups(ctx context.Context) []group {
 	return []group{
 		e.pythonCells(ctx),
 		e.grpcurlCells(),

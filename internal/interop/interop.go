@@ -67,7 +67,7 @@ func Run(ctx context.Context, opts Options) ([]Result, error) {
 	defer e.close()
 
 	var results []Result
-	for _, g := range e.groups() {
+	for _, g := range e.groups(ctx) {
 		if g.missing != nil {
 			for _, c := range g.cells {
 				results = append(results, Result{c.client, c.protocol, c.http, c.rpc, Missing, g.missing.Error()})
