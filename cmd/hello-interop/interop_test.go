@@ -11,11 +11,20 @@ import (
 // TestInteropMatrix runs every cell of the matrix; a missing client skips its
 // cells, or fails them under HELLORPC_REQUIRE_ALL=1.
 func TestInteropMatrix(t *testing.T) {
+	testenv.SkipIfShort(t, "third-party clients")
 	results, err := interop.Run(t.Context(), interop.Options{Root: "../.."})
 	if err != nil {
 		t.Fatalf("interop: %v", err)
 	}
-	if len(results) < 50 {
+	missing := 0
+	for _, r := range results {
+		if r.Status == interop.Missing {
+			missing++
+		}
+	}
+	// A missing client stands for its cells with one row, so the full count
+	// is known only when every client is here.
+	if missing == 0 && len(results) < 50 {
 		t.Fatalf("the matrix has %d cells, want at least 50", len(results))
 	}
 	for _, r := range results {

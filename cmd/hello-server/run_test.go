@@ -7,16 +7,13 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/hellorpc/hellorpc/internal/assert"
-	"github.com/hellorpc/hellorpc/internal/testenv"
+	"github.com/hellorpc/hellorpc/internal/ready"
 )
 
 // started is a hello-server started by run in the test's process.
@@ -47,9 +44,8 @@ func startRunLogging(t *testing.T, stderr io.Writer, args ...string) *started {
 	line, err := bufio.NewReader(stdoutR).ReadString('\n')
 	assert.NoError(t, err, "read the first line of output")
 	go io.Copy(io.Discard, stdoutR)
-	fields := strings.Fields(line)
-	assert.True(t, len(fields) > 3 && fields[1] == "listening", "first line names the address: "+line)
-	s.addr = fields[3]
+	s.addr, err = ready.Addr(line)
+	assert.NoError(t, err, "first line")
 	s.url = "http://" + s.addr
 	client := http.DefaultClient
 	if slices.Contains(args, "-tls-cert") {
@@ -60,28 +56,8 @@ func startRunLogging(t *testing.T, stderr io.Writer, args ...string) *started {
 		cancel()
 		<-s.done
 	})
-	waitHealthy(t, client, s.url)
+	assert.NoError(t, ready.Wait(t.Context(), client, s.url), "health")
 	return s
-}
-
-// waitHealthy polls the health check until it answers SERVING.
-func waitHealthy(t *testing.T, client *http.Client, url string) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		res, err := client.Post(url+"/grpc.health.v1.Health/Check", "application/json", strings.NewReader("{}"))
-		if err == nil {
-			body, _ := io.ReadAll(res.Body)
-			res.Body.Close()
-			if strings.Contains(string(body), "SERVING") {
-				return
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("server at %s not healthy within 10s (last error: %v)", url, err)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
 }
 
 func TestRunServesAndStopsOnCancel(t *testing.T) {
@@ -127,27 +103,4 @@ func TestRunRejectsBadConfig(t *testing.T) {
 
 	err = run(t.Context(), []string{"-log-level", "loud"}, func(string) string { return "" }, io.Discard, io.Discard)
 	assert.Error(t, err, "run with a bad flag")
-}
-
-// TestTutorialPythonClient runs the gRPC Python tutorial's client, unchanged
-// but for its target, against the real server.
-func TestTutorialPythonClient(t *testing.T) {
-	python := testenv.Python(t)
-	s := startRun(t)
-	root, err := filepath.Abs("../..")
-	assert.NoError(t, err, "project root")
-	stubs := t.TempDir()
-	out, err := exec.Command(python, "-m", "grpc_tools.protoc",
-		"-I", filepath.Join(root, "proto", "rpc_package"),
-		"--python_out="+stubs, "--grpc_python_out="+stubs,
-		filepath.Join(root, "proto", "rpc_package", "helloworld.proto")).CombinedOutput()
-	assert.NoError(t, err, "generate Python stubs: "+string(out))
-
-	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, python, filepath.Join(root, "cmd", "hello-client", "python", "greeter_client.py"), s.addr)
-	cmd.Env = append(os.Environ(), "PYTHONPATH="+stubs)
-	out, err = cmd.CombinedOutput()
-	assert.NoError(t, err, "Python client: "+string(out))
-	assert.Equal(t, string(out), "hello client received: Hello, eric!\n", "Python client output")
 }

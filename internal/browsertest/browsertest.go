@@ -17,9 +17,11 @@ import (
 )
 
 // New starts a headless Chromium with a fresh profile and returns a chromedp
-// context for one tab in it. The browser stops when the test ends.
+// context for one tab in it. The browser stops when the test ends. Under
+// -short the test skips.
 func New(t *testing.T) context.Context {
 	t.Helper()
+	testenv.SkipIfShort(t, "Chromium")
 	path, err := chromium.Path()
 	if err != nil {
 		testenv.Missing(t, "Chromium (apt-get install chromium)", err)

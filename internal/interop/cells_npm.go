@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"os"
 	"path/filepath"
 	"strings"
 	"time"
@@ -13,6 +14,15 @@ import (
 
 	"github.com/hellorpc/hellorpc/internal/chromium"
 )
+
+// npmPackage reports, as an error, that the npm package name is not
+// installed under web/node_modules.
+func (e *env) npmPackage(name string) error {
+	if _, err := os.Stat(filepath.Join(e.root, "web", "node_modules", name, "package.json")); err != nil {
+		return fmt.Errorf("the npm package %s is not installed (npm ci --prefix web)", name)
+	}
+	return nil
+}
 
 // bundle builds web/interop/<src> with esbuild into the temp dir.
 func (e *env) bundle(ctx context.Context, src, out string, args ...string) (string, error) {
@@ -55,6 +65,9 @@ func (e *env) connectNodeCells(ctx context.Context) group {
 
 func (e *env) grpcJSCells() group {
 	node, err := e.tool("node")
+	if err == nil {
+		err = e.npmPackage("@grpc/grpc-js")
+	}
 	if err != nil {
 		return group{missing: err, cells: []cell{{client: "@grpc/grpc-js", protocol: "gRPC", http: "2", rpc: "all"}}}
 	}

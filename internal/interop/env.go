@@ -15,6 +15,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/hellorpc/hellorpc/internal/ready"
 )
 
 // env is what the cells share: the built binaries, the running servers and
@@ -120,35 +122,11 @@ func (e *env) startServer(ctx context.Context) error {
 		return fmt.Errorf("read hello-server's first line: %w", err)
 	}
 	go io.Copy(io.Discard, stdout)
-	fields := strings.Fields(line)
-	if len(fields) < 4 || fields[1] != "listening" {
-		return fmt.Errorf("hello-server's first line does not name its address: %q", line)
+	if e.addr, err = ready.Addr(line); err != nil {
+		return err
 	}
-	e.addr = fields[3]
 	e.url = "http://" + e.addr
-	return waitFor(ctx, func() error {
-		res, err := http.Post(e.url+"/grpc.health.v1.Health/Check", "application/json", strings.NewReader("{}"))
-		if err != nil {
-			return err
-		}
-		res.Body.Close()
-		return nil
-	})
-}
-
-// waitFor retries check for up to 10 s.
-func waitFor(ctx context.Context, check func() error) error {
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		err := check()
-		if err == nil {
-			return nil
-		}
-		if time.Now().After(deadline) || ctx.Err() != nil {
-			return fmt.Errorf("gave up waiting: %w", err)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	return ready.Wait(ctx, http.DefaultClient, e.url)
 }
 
 // servePage serves the grpc-web test page (bundled later, once esbuild is

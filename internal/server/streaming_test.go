@@ -204,6 +204,7 @@ func TestStreamDeadlines(t *testing.T) {
 	srv := servertest.Start(t, server.Config{Greeter: greeter.Options{Pace: forever}})
 	for _, f := range streamForms() {
 		t.Run(f.name, func(t *testing.T) {
+			t.Parallel()
 			client := rpc_packageconnect.NewHelloWorldServiceClient(servertest.H2CClient(t), srv.URL, f.opts...)
 			short := func() context.Context {
 				c, cancel := context.WithTimeout(t.Context(), 300*time.Millisecond)
@@ -283,19 +284,22 @@ func TestMaxCallDurationCapsStreamsWithoutClientDeadline(t *testing.T) {
 		Greeter:         greeter.Options{Pace: forever},
 	})
 	for _, f := range streamForms() {
-		client := rpc_packageconnect.NewHelloWorldServiceClient(servertest.H2CClient(t), srv.URL, f.opts...)
-		stream, err := client.LotsOfReplies(ctx(t), &rpc.HelloRequest{Name: "eric"})
-		assert.NoError(t, err, "LotsOfReplies")
-		assert.True(t, stream.Receive(), "first reply")
-		assert.True(t, !stream.Receive(), "the server ends the stream at its cap")
-		assert.Equal(t, connect.CodeOf(stream.Err()), connect.CodeDeadlineExceeded, f.name+" code at the server's cap")
-		stream.Close()
+		t.Run(f.name, func(t *testing.T) {
+			t.Parallel()
+			client := rpc_packageconnect.NewHelloWorldServiceClient(servertest.H2CClient(t), srv.URL, f.opts...)
+			stream, err := client.LotsOfReplies(ctx(t), &rpc.HelloRequest{Name: "eric"})
+			assert.NoError(t, err, "LotsOfReplies")
+			assert.True(t, stream.Receive(), "first reply")
+			assert.True(t, !stream.Receive(), "the server ends the stream at its cap")
+			assert.Equal(t, connect.CodeOf(stream.Err()), connect.CodeDeadlineExceeded, f.name+" code at the server's cap")
+			stream.Close()
 
-		bidi, err := client.BidiHello(ctx(t))
-		assert.NoError(t, err, "BidiHello")
-		_, err = bidi.Receive() // the client sends nothing; the server's cap ends the wait
-		assert.Equal(t, connect.CodeOf(err), connect.CodeDeadlineExceeded, f.name+" bidi code at the server's cap")
-		_ = bidi.CloseResponse()
+			bidi, err := client.BidiHello(ctx(t))
+			assert.NoError(t, err, "BidiHello")
+			_, err = bidi.Receive() // the client sends nothing; the server's cap ends the wait
+			assert.Equal(t, connect.CodeOf(err), connect.CodeDeadlineExceeded, f.name+" bidi code at the server's cap")
+			_ = bidi.CloseResponse()
+		})
 	}
 }
 

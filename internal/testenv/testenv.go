@@ -6,10 +6,7 @@
 package testenv
 
 import (
-	"go/build"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"testing"
 )
 
@@ -26,31 +23,11 @@ func Missing(t testing.TB, what string, err error) {
 	t.Skipf("skipping: %s is unavailable (%v); install it or set %s=1 to make this a failure", what, err, RequireAllVar)
 }
 
-// Command returns the path of the executable file, looked up on PATH and
-// then in $GOPATH/bin (where go install puts it), or stops the test through
-// Missing when it cannot be found.
-func Command(t testing.TB, file, what string) string {
+// SkipIfShort skips a test that runs something outside Go (a browser, a
+// subprocess client) under go test -short.
+func SkipIfShort(t testing.TB, what string) {
 	t.Helper()
-	path, err := exec.LookPath(file)
-	if err != nil {
-		var err2 error
-		if path, err2 = exec.LookPath(filepath.Join(build.Default.GOPATH, "bin", file)); err2 != nil {
-			Missing(t, what, err)
-		}
+	if testing.Short() {
+		t.Skipf("skipping under -short: the test runs %s", what)
 	}
-	return path
-}
-
-// Python returns Debian's /usr/bin/python3 after checking that it can import
-// grpc and grpc_tools (packages python3-grpcio and python3-grpc-tools), or
-// stops the test through Missing.
-func Python(t testing.TB) string {
-	t.Helper()
-	const python = "/usr/bin/python3"
-	const what = "Debian's python3 with grpcio and grpc-tools (apt-get install python3-grpcio python3-grpc-tools)"
-	out, err := exec.Command(python, "-c", "import grpc, grpc_tools").CombinedOutput()
-	if err != nil {
-		Missing(t, what, &exec.Error{Name: python + ": " + string(out), Err: err})
-	}
-	return python
 }
