@@ -27,7 +27,6 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return err
 	}
 	cfg.Logger = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
-	cfg = cfg.WithDefaults()
 
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {

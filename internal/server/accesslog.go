@@ -13,10 +13,12 @@ import (
 	"connectrpc.com/connect"
 )
 
-// call is what the access log learns about one request from inside connect-go:
-// the RPC's outcome, set by the interceptor of rpcOutcome.
+// call is what the access log learns about one request from inside connect-go,
+// set by the interceptor of rpcOutcome: the RPC's protocol as connect-go
+// identified it, and its outcome.
 type call struct {
-	code atomic.Value // connect.Code as string, "ok" on success
+	code     atomic.Value // connect.Code as string, "ok" on success
+	protocol atomic.Value // connect.ProtocolConnect, ProtocolGRPC or ProtocolGRPCWeb
 }
 
 type callKey struct{}
@@ -56,7 +58,7 @@ func accessLog(logger *slog.Logger) func(http.Handler) http.Handler {
 			logger.LogAttrs(r.Context(), slog.LevelInfo, "request",
 				slog.String("method", r.Method),
 				slog.String("path", r.URL.Path),
-				slog.String("protocol", protocolOf(r)),
+				slog.String("protocol", rec.call.protocolOf(r)),
 				slog.String("http", r.Proto),
 				slog.Int("status", status),
 				codeAttr,
@@ -72,11 +74,12 @@ func accessLog(logger *slog.Logger) func(http.Handler) http.Handler {
 // access log.
 type rpcOutcome struct{}
 
-func record(ctx context.Context, err error) {
+func record(ctx context.Context, peer connect.Peer, err error) {
 	c, ok := ctx.Value(callKey{}).(*call)
 	if !ok {
 		return
 	}
+	c.protocol.Store(peer.Protocol)
 	if err == nil {
 		c.code.Store("ok")
 		return
@@ -87,7 +90,7 @@ func record(ctx context.Context, err error) {
 func (rpcOutcome) WrapUnary(next connect.UnaryFunc) connect.UnaryFunc {
 	return func(ctx context.Context, req connect.AnyRequest) (connect.AnyResponse, error) {
 		res, err := next(ctx, req)
-		record(ctx, err)
+		record(ctx, req.Peer(), err)
 		return res, err
 	}
 }
@@ -99,13 +102,23 @@ func (rpcOutcome) WrapStreamingClient(next connect.StreamingClientFunc) connect.
 func (rpcOutcome) WrapStreamingHandler(next connect.StreamingHandlerFunc) connect.StreamingHandlerFunc {
 	return func(ctx context.Context, conn connect.StreamingHandlerConn) error {
 		err := next(ctx, conn)
-		record(ctx, err)
+		record(ctx, conn.Peer(), err)
 		return err
 	}
 }
 
-// protocolOf names the RPC protocol of r from its Content-Type, or "http".
-func protocolOf(r *http.Request) string {
+// protocolOf names the RPC protocol of r: connect-go's word when the request
+// reached an RPC, else a guess from the Content-Type for requests answered
+// before (shed, refused), or "http" for the page.
+func (c *call) protocolOf(r *http.Request) string {
+	if p, _ := c.protocol.Load().(string); p != "" {
+		return p
+	}
+	return guessProtocol(r)
+}
+
+// guessProtocol names the RPC protocol of r from its Content-Type, or "http".
+func guessProtocol(r *http.Request) string {
 	ct := strings.ToLower(r.Header.Get("Content-Type"))
 	switch {
 	case strings.HasPrefix(ct, "application/grpc-web"):

@@ -8,28 +8,15 @@ import (
 	"runtime/debug"
 
 	"connectrpc.com/connect"
-	"connectrpc.com/grpchealth"
-	"connectrpc.com/grpcreflect"
 
-	"github.com/hellorpc/hellorpc/gen/rpc_package/rpc_packageconnect"
-	"github.com/hellorpc/hellorpc/internal/greeter"
 	"github.com/hellorpc/hellorpc/internal/grpcwebtext"
-	"github.com/hellorpc/hellorpc/web"
 )
-
-// services are the names that health and reflection report.
-var services = []string{
-	rpc_packageconnect.HelloWorldServiceName,
-	grpchealth.HealthV1ServiceName,
-	grpcreflect.ReflectV1ServiceName,
-	grpcreflect.ReflectV1AlphaServiceName,
-}
 
 // newHandler returns the http.Handler that serves every route of hellorpc.
 // A request enters here and passes the middleware, outermost first: access
 // log, CORS, the in-flight call limit, gRPC-Web text mode, the HTTP/2 check
 // for gRPC, the Connect GET check, the body cap, deadlines. It is then
-// routed below; greeter validates and answers it.
+// routed (routes.go); greeter validates and answers it.
 func (s *Server) newHandler() http.Handler {
 	cfg := s.cfg
 	opts := connect.WithHandlerOptions(
@@ -38,17 +25,8 @@ func (s *Server) newHandler() http.Handler {
 		connect.WithInterceptors(rpcOutcome{}, s.drain.interceptor()),
 		connect.WithRecover(recoverPanic(cfg.Logger)),
 	)
-	reflector := grpcreflect.NewStaticReflector(services...)
-
-	// All routes, in one place.
-	mux := &routes{fallback: web.Handler()} // the page at "/"
-	mux.handle(rpc_packageconnect.NewHelloWorldServiceHandler(greeter.New(cfg.Greeter), opts))
-	mux.handle(grpchealth.NewHandler(quietChecker{s.drain.health}, opts))
-	mux.handle(grpcreflect.NewHandlerV1(reflector, opts))
-	mux.handle(grpcreflect.NewHandlerV1Alpha(reflector, opts))
-
 	streams := clientStreamPaths(services)
-	var h http.Handler = mux
+	var h http.Handler = s.routes(opts)
 	h = enforceDeadlines(cfg.MaxCallDuration)(h)
 	h = capUnaryBodies(cfg.MaxMessageBytes, streams)(h)
 	h = checkConnectGET(h)

@@ -6,13 +6,20 @@ import (
 	"time"
 )
 
-// NewHTTPServer returns the http.Server for h: HTTP/1.1 and unencrypted
-// HTTP/2 with prior knowledge (h2c) on one port, or with TLS configured
-// HTTP/1.1 and HTTP/2 over TLS, with the timeouts and limits of cfg. No
-// WriteTimeout is set, since it would cut long streams: calls are bounded by
-// deadlines instead (see enforceDeadlines).
+// NewHTTPServer returns the http.Server that a Server runs h on, for peers in
+// benchmarks that must match its settings; zero fields of cfg take their
+// defaults. A Server builds its own.
 func NewHTTPServer(cfg Config, h http.Handler) *http.Server {
-	cfg = cfg.WithDefaults()
+	return httpServer(cfg.WithDefaults(), h)
+}
+
+// httpServer returns the http.Server for h: HTTP/1.1 and unencrypted HTTP/2
+// with prior knowledge (h2c) on one port, or with TLS configured HTTP/1.1
+// and HTTP/2 over TLS, with the timeouts and limits of cfg, whose defaults
+// are applied. No http.Server WriteTimeout is set, since it would cut long
+// streams: calls are bounded by deadlines (enforceDeadlines) and connections
+// by the progress-based write timeout of package coalesce.
+func httpServer(cfg Config, h http.Handler) *http.Server {
 	protocols := new(http.Protocols)
 	protocols.SetHTTP1(true)
 	if cfg.tls() {

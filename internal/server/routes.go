@@ -5,7 +5,33 @@ import (
 	"strings"
 
 	"connectrpc.com/connect"
+	"connectrpc.com/grpchealth"
+	"connectrpc.com/grpcreflect"
+
+	"github.com/hellorpc/hellorpc/gen/rpc_package/rpc_packageconnect"
+	"github.com/hellorpc/hellorpc/internal/greeter"
+	"github.com/hellorpc/hellorpc/web"
 )
+
+// services are the names that health and reflection report.
+var services = []string{
+	rpc_packageconnect.HelloWorldServiceName,
+	grpchealth.HealthV1ServiceName,
+	grpcreflect.ReflectV1ServiceName,
+	grpcreflect.ReflectV1AlphaServiceName,
+}
+
+// routes returns every route of hellorpc, in one place: the services, each
+// with the handler options opts, and the page for any other path.
+func (s *Server) routes(opts connect.HandlerOption) *routes {
+	reflector := grpcreflect.NewStaticReflector(services...)
+	rt := &routes{fallback: web.Handler()} // the page at "/" and its files
+	rt.handle(rpc_packageconnect.NewHelloWorldServiceHandler(greeter.New(s.cfg.Greeter), opts))
+	rt.handle(grpchealth.NewHandler(quietChecker{s.drain.health}, opts))
+	rt.handle(grpcreflect.NewHandlerV1(reflector, opts))
+	rt.handle(grpcreflect.NewHandlerV1Alpha(reflector, opts))
+	return rt
+}
 
 // routes dispatches a request on the first segment of its path: an RPC path
 // "/package.Service/Method" goes to the handler of that service, anything

@@ -39,7 +39,7 @@ func New(cfg Config) *Server {
 		s.handler = cfg.Middleware[i](s.handler)
 	}
 	s.streamsCtx, s.cancelStreams = context.WithCancel(context.Background())
-	s.http = NewHTTPServer(cfg, s.handler)
+	s.http = httpServer(cfg, s.handler)
 	return s
 }
 
