@@ -30,6 +30,7 @@ var envNames = map[string]string{
 	"shutdown-timeout":    "HELLORPC_SHUTDOWN_TIMEOUT",
 	"max-call-duration":   "HELLORPC_MAX_CALL_DURATION",
 	"drain-grace":         "HELLORPC_DRAIN_GRACE",
+	"drain-delay":         "HELLORPC_DRAIN_DELAY",
 	"max-streams":         "HELLORPC_MAX_STREAMS",
 	"write-timeout":       "HELLORPC_WRITE_TIMEOUT",
 	"max-connections":     "HELLORPC_MAX_CONNECTIONS",
@@ -60,6 +61,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (s
 	fs.IntVar(&cfg.MaxHeaderBytes, "max-header-bytes", server.DefaultMaxHeaderBytes, "maximum size of request headers in `bytes`")
 	fs.IntVar(&cfg.MaxMessageBytes, "max-message-bytes", server.DefaultMaxMessageBytes, "maximum size of one request message in `bytes`, after decompression")
 	fs.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", server.DefaultShutdownTimeout, "time allowed for in-flight calls to finish on shutdown")
+	fs.DurationVar(&cfg.DrainDelay, "drain-delay", server.DefaultDrainDelay, "on shutdown, how long to go on serving with health NOT_SERVING before closing the listener, so that load balancers take the server out of rotation first; 0: none")
 	fs.DurationVar(&cfg.DrainGrace, "drain-grace", server.DefaultDrainGrace, "on shutdown, how long open streams may go on before they are cancelled")
 	fs.DurationVar(&cfg.WriteTimeout, "write-timeout", server.DefaultWriteTimeout, "close a connection whose client has taken no byte of a reply for this long (extended while bytes go out)")
 	fs.IntVar(&cfg.MaxConnections, "max-connections", server.DefaultMaxConnections(), "most connections open at once, by default 3/4 of the open-file limit up to 10000; at the limit the longest-idle one is closed for a new one")
@@ -87,6 +89,12 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (s
 		return cfg, level, debugAddr, err
 	}
 	cfg.DisableWriteCoalescing = !*coalescing
+	switch {
+	case cfg.DrainDelay < 0:
+		return cfg, level, debugAddr, errors.New("-drain-delay must not be negative")
+	case cfg.DrainDelay == 0:
+		cfg.DrainDelay = -1 // none; in server.Config zero means the default
+	}
 	for o := range strings.SplitSeq(origins, ",") {
 		if o = strings.TrimSpace(o); o != "" {
 			cfg.CORSOrigins = append(cfg.CORSOrigins, o)

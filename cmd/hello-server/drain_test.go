@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"io"
 	"net/http"
 	"strings"
 	"sync"
@@ -124,4 +125,56 @@ func TestDrainLosesNoAcceptedCall(t *testing.T) {
 	assert.Equal(t, notOK, int64(0), "accepted calls that failed")
 	assert.True(t, accepted > 100, "the load ran")
 	assert.Contains(t, logs.String(), "msg=draining", "drain logged")
+}
+
+// TestDrainDelayKeepsServingOutOfRotation signals the server and checks the
+// drain delay: health (grpc.health.v1 over Connect JSON, and /readyz) says
+// NOT_SERVING at once, liveness stays up, and calls, on new connections too,
+// still succeed until the delay ends; then run returns.
+func TestDrainDelayKeepsServingOutOfRotation(t *testing.T) {
+	const delay = 1500 * time.Millisecond
+	s := startRun(t, "-drain-delay", delay.String())
+	get := func(path string) (int, string) {
+		c := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}} // a new connection each time
+		res, err := c.Get(s.url + path)
+		assert.NoError(t, err, "GET "+path)
+		defer res.Body.Close()
+		var b strings.Builder
+		_, _ = io.Copy(&b, res.Body)
+		return res.StatusCode, b.String()
+	}
+	status, body := get("/readyz")
+	assert.Equal(t, status, http.StatusOK, "readyz before the drain ("+body+")")
+
+	signalled := time.Now()
+	s.cancel()
+	status, body = get("/readyz")
+	assert.Equal(t, status, http.StatusServiceUnavailable, "readyz once draining ("+body+")")
+	status, _ = get("/healthz")
+	assert.Equal(t, status, http.StatusOK, "healthz once draining")
+	c := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
+	res, err := c.Post(s.url+"/grpc.health.v1.Health/Check", "application/json", strings.NewReader("{}"))
+	assert.NoError(t, err, "health check")
+	b, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	assert.Equal(t, string(b), `{"status":"SERVING_STATUS_NOT_SERVING"}`, "gRPC health once draining")
+
+	client := rpc_packageconnect.NewHelloWorldServiceClient(c, s.url, connect.WithProtoJSON())
+	calls := 0
+	for time.Since(signalled) < delay-300*time.Millisecond {
+		_, err := client.SayHello(t.Context(), &rpc.HelloRequest{Name: "eric"})
+		assert.NoError(t, err, "a call on a new connection during the drain delay")
+		calls++
+		time.Sleep(50 * time.Millisecond)
+	}
+	select {
+	case err := <-s.done:
+		assert.NoError(t, err, "run")
+		s.done <- nil // for the cleanup
+	case <-time.After(delay + 10*time.Second):
+		t.Fatal("run did not return after the drain delay")
+	}
+	took := time.Since(signalled)
+	t.Logf("%d calls succeeded during the delay; run returned %v after the signal", calls, took)
+	assert.True(t, took >= delay, "run waited out the delay")
 }

@@ -38,7 +38,8 @@ func startRunLogging(t *testing.T, stderr io.Writer, args ...string) *started {
 	s := &started{cancel: cancel, done: make(chan error, 1)}
 	getenv := func(string) string { return "" }
 	go func() {
-		s.done <- run(ctx, append([]string{"-addr", "127.0.0.1:0"}, args...), getenv, stdoutW, stderr)
+		// No drain delay unless the test asks for one: nothing balances these.
+		s.done <- run(ctx, append([]string{"-addr", "127.0.0.1:0", "-drain-delay", "0"}, args...), getenv, stdoutW, stderr)
 		stdoutW.Close()
 	}()
 	line, err := bufio.NewReader(stdoutR).ReadString('\n')

@@ -57,8 +57,16 @@ type Config struct {
 	// pause and greeter.DefaultMaxStreamMessages.
 	Greeter greeter.Options
 
-	// DrainGrace is how long open streams may go on once a drain starts,
-	// before they are cancelled with unavailable. Default 5s.
+	// DrainDelay is how long the server goes on accepting and serving once a
+	// drain starts, with health (grpc.health.v1 and /readyz) already saying
+	// NOT_SERVING, so that load balancers see it leave rotation before it
+	// closes its listener and sends GOAWAY: long enough for a health-check
+	// interval or two of the balancer in front (deploy/ checks every second).
+	// Default 5s; negative: no delay.
+	DrainDelay time.Duration
+
+	// DrainGrace is how long open streams may go on once the listener has
+	// closed, before they are cancelled with unavailable. Default 5s.
 	DrainGrace time.Duration
 
 	// ShutdownTimeout bounds the whole graceful drain; connections still open
@@ -129,6 +137,7 @@ const (
 	DefaultShutdownTimeout      = 10 * time.Second
 	DefaultMaxCallDuration      = 10 * time.Minute
 	DefaultDrainGrace           = 5 * time.Second
+	DefaultDrainDelay           = 5 * time.Second
 	DefaultWriteTimeout         = coalesce.DefaultWriteTimeout
 )
 
@@ -144,6 +153,7 @@ func (c Config) WithDefaults() Config {
 	setDefault(&c.ShutdownTimeout, DefaultShutdownTimeout)
 	setDefault(&c.MaxCallDuration, DefaultMaxCallDuration)
 	setDefault(&c.DrainGrace, DefaultDrainGrace)
+	setDefault(&c.DrainDelay, DefaultDrainDelay)
 	setDefault(&c.WriteTimeout, DefaultWriteTimeout)
 	setDefault(&c.MaxConnections, DefaultMaxConnections())
 	setDefault(&c.MaxInflight, DefaultMaxInflight())

@@ -28,7 +28,8 @@ func ExampleNew() {
 }
 
 // Serve runs a Server on a listener, with its connection limits and write
-// coalescing, until the context ends; then it drains.
+// coalescing, until the context ends; then it drains (here without the delay
+// that lets load balancers see it leave).
 func ExampleServer_Serve() {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -38,7 +39,7 @@ func ExampleServer_Serve() {
 	ctx, stop := context.WithCancel(context.Background())
 	defer stop()
 	done := make(chan error, 1)
-	go func() { done <- server.New(server.Config{}).Serve(ctx, ln) }()
+	go func() { done <- server.New(server.Config{DrainDelay: -1}).Serve(ctx, ln) }()
 
 	client := rpc_packageconnect.NewHelloWorldServiceClient(http.DefaultClient, "http://"+ln.Addr().String())
 	reply, err := client.SayHello(ctx, &rpc.HelloRequest{Name: "eric"})

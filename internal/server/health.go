@@ -3,6 +3,8 @@ package server
 import (
 	"context"
 	"errors"
+	"io"
+	"net/http"
 
 	"connectrpc.com/connect"
 	"connectrpc.com/grpchealth"
@@ -20,4 +22,37 @@ func (c quietChecker) Check(ctx context.Context, req *grpchealth.CheckRequest) (
 		return nil, connect.NewError(connect.CodeNotFound, errors.New("unknown service"))
 	}
 	return res, err
+}
+
+// Paths of the plain HTTP health checks, for checkers that speak no gRPC.
+const (
+	livenessPath  = "/healthz" // 200 while the process serves at all
+	readinessPath = "/readyz"  // 200 while it takes calls, 503 once it drains
+)
+
+// probes answers the plain HTTP health checks, GET or HEAD, with a one-word
+// body; anything else goes to next.
+func (d *drain) probes(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != livenessPath && r.URL.Path != readinessPath {
+			next.ServeHTTP(w, r)
+			return
+		}
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			w.Header().Set("Allow", "GET, HEAD")
+			http.Error(w, "method "+r.Method+" not allowed: health is read with GET", http.StatusMethodNotAllowed)
+			return
+		}
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		w.Header().Set("Cache-Control", "no-store")
+		switch {
+		case r.URL.Path == livenessPath:
+			_, _ = io.WriteString(w, "ok\n")
+		case d.draining.Load():
+			w.WriteHeader(http.StatusServiceUnavailable)
+			_, _ = io.WriteString(w, "draining\n")
+		default:
+			_, _ = io.WriteString(w, "ready\n")
+		}
+	})
 }

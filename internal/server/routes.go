@@ -22,10 +22,12 @@ var services = []string{
 }
 
 // routes returns every route of hellorpc, in one place: the services, each
-// with the handler options opts, and the page for any other path.
+// with the handler options opts, the plain HTTP health checks, and the page
+// for any other path.
 func (s *Server) routes(opts connect.HandlerOption) *routes {
 	reflector := grpcreflect.NewStaticReflector(services...)
-	rt := &routes{fallback: web.Handler()} // the page at "/" and its files
+	// /healthz and /readyz for HTTP checkers, else the page at "/" and its files.
+	rt := &routes{fallback: s.drain.probes(web.Handler())}
 	rt.handle(rpc_packageconnect.NewHelloWorldServiceHandler(greeter.New(s.cfg.Greeter), opts))
 	rt.handle(grpchealth.NewHandler(quietChecker{s.drain.health}, opts))
 	rt.handle(grpcreflect.NewHandlerV1(reflector, opts))

@@ -53,7 +53,9 @@ func (a drainAware) WrapStreamingHandler(next connect.StreamingHandlerFunc) conn
 }
 
 // Serve serves on ln until ctx is done, then drains gracefully: health turns
-// NOT_SERVING at once; the listener closes, so new connections are refused;
+// NOT_SERVING at once (grpc.health.v1, and /readyz answers 503) while the
+// server goes on serving for Config.DrainDelay, so that load balancers take
+// it out of rotation; then the listener closes, so new connections are refused;
 // HTTP/2 clients get GOAWAY; in-flight calls complete; open streams get
 // Config.DrainGrace, then are cancelled and end with unavailable; after
 // Config.ShutdownTimeout what is left is closed. It returns nil after a drain
@@ -90,8 +92,20 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	}
 
 	logger := cfg.Logger
-	logger.Info("draining", "grace_for_streams", cfg.DrainGrace, "timeout", cfg.ShutdownTimeout)
 	s.drain.begin()
+	if cfg.DrainDelay > 0 {
+		// Out of rotation, still serving: load balancers follow health.
+		logger.Info("draining: health says NOT_SERVING; serving on until the delay ends", "delay", cfg.DrainDelay)
+		select {
+		case <-time.After(cfg.DrainDelay):
+		case err := <-served:
+			if errors.Is(err, http.ErrServerClosed) {
+				return nil
+			}
+			return fmt.Errorf("serve on %s: %w", ln.Addr(), err)
+		}
+	}
+	logger.Info("draining", "grace_for_streams", cfg.DrainGrace, "timeout", cfg.ShutdownTimeout)
 	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.ShutdownTimeout)
 	defer cancel()
 	shutdown := make(chan error, 1)
