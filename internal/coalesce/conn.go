@@ -47,8 +47,9 @@ type conn struct {
 	guard      *guard
 	out        frameScanner
 	h2         bool   // the peer sent the HTTP/2 preface
-	goAway     []byte // the GOAWAY to send, once the guard has tripped
-	goAwaySent bool
+	inject    []byte // control frames (GOAWAY) to write at the next frame boundary
+	final     bool   // after inject, nothing more may be written (the guard tripped)
+	finalSent bool
 }
 
 func newConn(c net.Conn, opts Options, always bool) *conn {
@@ -91,9 +92,10 @@ func (c *conn) Read(p []byte) (int, error) {
 	}
 	if c.guard != nil && n > 0 && c.guard.feed(p[:n], time.Now) {
 		c.mu.Lock()
-		if c.goAway == nil {
-			c.goAway = c.guard.goAway()
-			c.sendGoAwayLocked()
+		if !c.final {
+			c.inject = append(c.inject, c.guard.goAway()...)
+			c.final = true
+			c.sendPendingLocked(false)
 		}
 		c.mu.Unlock()
 		return 0, ErrEnhanceYourCalm
@@ -101,25 +103,62 @@ func (c *conn) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// sendGoAwayLocked sends the pending GOAWAY if the frames written so far end
-// on a frame boundary (else a later Write or Close will); c.mu is held.
-func (c *conn) sendGoAwayLocked() {
-	if c.goAway == nil || c.goAwaySent || !c.out.atBoundary() || c.err != nil {
+// sendPendingLocked writes the control frames waiting in inject if the
+// frames written so far end on a frame boundary; else a later Write or Close
+// does. A coalescing connection queues them behind what is buffered; a
+// pass-through one writes them only from the writing goroutine (fromWriter),
+// so that they never interleave with net/http's own writes. c.mu is held.
+func (c *conn) sendPendingLocked(fromWriter bool) {
+	if len(c.inject) == 0 || !c.out.atBoundary() || c.err != nil {
 		return
 	}
-	c.goAwaySent = true
-	if c.mode == coalescing {
+	switch {
+	case c.mode == coalescing:
 		if c.buf == nil {
 			c.buf = bufPool.Get().(*[]byte)
 		}
-		*c.buf = append(*c.buf, c.goAway...)
+		*c.buf = append(*c.buf, c.inject...)
 		if !c.flushing {
 			c.flushing = true
 			go c.flush()
 		}
+	case fromWriter:
+		_, _ = c.writeSocket(c.inject, time.Now().Add(time.Second))
+	default:
 		return
 	}
-	_, _ = c.writeSocket(c.goAway, time.Now().Add(time.Second))
+	c.inject = nil
+	c.finalSent = c.final
+}
+
+// GoAway sends the first GOAWAY of a graceful shutdown (RFC 9113 §6.8: last
+// stream 2^31-1, NO_ERROR) on c, if c is or wraps (through NetConn methods)
+// a cleartext HTTP/2 connection of a Listener: the client then opens no new
+// stream on it but finishes the ones it has, while net/http, which knows
+// nothing of it, serves on until its own GOAWAY at shutdown. It reports
+// whether c is such a connection.
+func GoAway(c net.Conn) bool {
+	for {
+		switch cc := c.(type) {
+		case *conn:
+			return cc.goAwayNotice()
+		case interface{ NetConn() net.Conn }:
+			c = cc.NetConn()
+		default:
+			return false
+		}
+	}
+}
+
+func (c *conn) goAwayNotice() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.h2 || c.closed || c.final {
+		return false
+	}
+	c.inject = append(c.inject, goAwayFrame(1<<31-1, 0, "draining")...)
+	c.sendPendingLocked(false)
+	return true
 }
 
 // decide looks at the first bytes read; c.mu is held.
@@ -142,9 +181,9 @@ func (c *conn) decide(p []byte) {
 
 func (c *conn) Write(p []byte) (int, error) {
 	c.mu.Lock()
-	if c.goAwaySent {
+	if c.finalSent {
 		c.mu.Unlock()
-		return 0, ErrEnhanceYourCalm // nothing may follow GOAWAY
+		return 0, ErrEnhanceYourCalm // nothing may follow this GOAWAY
 	}
 	if c.h2 {
 		c.out.feed(p, nil)
@@ -158,7 +197,7 @@ func (c *conn) Write(p []byte) (int, error) {
 		n, err := c.writeSocket(p, deadline)
 		if c.h2 && err == nil {
 			c.mu.Lock()
-			c.sendGoAwayLocked()
+			c.sendPendingLocked(true)
 			c.mu.Unlock()
 		}
 		return n, err
@@ -190,7 +229,7 @@ func (c *conn) Write(p []byte) (int, error) {
 		c.flushing = true
 		go c.flush()
 	}
-	c.sendGoAwayLocked()
+	c.sendPendingLocked(true)
 	c.mu.Unlock()
 	return len(p), nil
 }
@@ -231,6 +270,9 @@ func (c *conn) flush() {
 		}
 		if c.err != nil || c.buf == nil || len(*c.buf) == 0 {
 			if c.buf != nil {
+				// After a failed write it may still hold bytes: a pooled
+				// buffer must be empty, or another connection sends them.
+				*c.buf = (*c.buf)[:0]
 				bufPool.Put(c.buf)
 				c.buf = nil
 			}
@@ -303,7 +345,7 @@ func (c *conn) Close() error {
 		c.mu.Unlock()
 		return net.ErrClosed
 	}
-	c.sendGoAwayLocked()
+	c.sendPendingLocked(true)
 	c.closed = true
 	if c.flushing {
 		// Let the flusher write what is pending, but past CloseTimeout close
