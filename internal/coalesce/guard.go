@@ -121,13 +121,17 @@ func (g *guard) feed(p []byte, now func() time.Time) bool {
 
 // goAway returns the GOAWAY frame that ends a tripped connection.
 func (g *guard) goAway() []byte {
-	debug := g.tripped
+	return goAwayFrame(g.lastStream, errEnhanceYourCalm, g.tripped)
+}
+
+// goAwayFrame returns a GOAWAY frame (RFC 9113 §6.8).
+func goAwayFrame(lastStream, code uint32, debug string) []byte {
 	f := make([]byte, 9+8+len(debug))
 	length := 8 + len(debug)
 	f[0], f[1], f[2] = byte(length>>16), byte(length>>8), byte(length)
 	f[3] = frameGoAway
-	binary.BigEndian.PutUint32(f[9:], g.lastStream)
-	binary.BigEndian.PutUint32(f[13:], errEnhanceYourCalm)
+	binary.BigEndian.PutUint32(f[9:], lastStream)
+	binary.BigEndian.PutUint32(f[13:], code)
 	copy(f[17:], debug)
 	return f
 }
