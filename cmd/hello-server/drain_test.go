@@ -148,7 +148,12 @@ func TestDrainDelayKeepsServingOutOfRotation(t *testing.T) {
 
 	signalled := time.Now()
 	s.cancel()
-	status, body = get("/readyz")
+	for time.Since(signalled) < time.Second { // run notices the signal at once, but not synchronously
+		if status, body = get("/readyz"); status != http.StatusOK {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 	assert.Equal(t, status, http.StatusServiceUnavailable, "readyz once draining ("+body+")")
 	status, _ = get("/healthz")
 	assert.Equal(t, status, http.StatusOK, "healthz once draining")

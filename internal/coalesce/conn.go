@@ -44,9 +44,9 @@ type conn struct {
 	// The flood guard of a cleartext HTTP/2 connection (guard.go): guard is
 	// used by the reading goroutine only; out follows the frames written, so
 	// that GOAWAY goes out between two of them.
-	guard      *guard
-	out        frameScanner
-	h2         bool   // the peer sent the HTTP/2 preface
+	guard     *guard
+	out       frameScanner
+	h2        bool   // the peer sent the HTTP/2 preface
 	inject    []byte // control frames (GOAWAY) to write at the next frame boundary
 	final     bool   // after inject, nothing more may be written (the guard tripped)
 	finalSent bool

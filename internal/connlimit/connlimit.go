@@ -137,10 +137,27 @@ func (l *Listener) Stats() (open int, evicted, refused int64) {
 	return open, l.evicted.Load(), l.refused.Load()
 }
 
+// Each calls f with every open connection (as Accept returned it), outside
+// the listener's lock.
+func (l *Listener) Each(f func(net.Conn)) {
+	l.mu.Lock()
+	conns := make([]net.Conn, 0, len(l.conns))
+	for c := range l.conns {
+		conns = append(conns, c)
+	}
+	l.mu.Unlock()
+	for _, c := range conns {
+		f(c)
+	}
+}
+
 type conn struct {
 	net.Conn
 	l *Listener
 }
+
+// NetConn returns the connection this one wraps.
+func (c *conn) NetConn() net.Conn { return c.Conn }
 
 func (c *conn) Close() error {
 	c.l.mu.Lock()

@@ -14,7 +14,7 @@ import (
 
 // newHandler returns the http.Handler that serves every route of hellorpc.
 // A request enters here and passes the middleware, outermost first: access
-// log, CORS, the in-flight call limit, gRPC-Web text mode, the HTTP/2 check
+// log, Connection: close while draining, CORS, the in-flight call limit, gRPC-Web text mode, the HTTP/2 check
 // for gRPC, the Connect GET check, the body cap, deadlines. It is then
 // routed (routes.go); greeter validates and answers it.
 func (s *Server) newHandler() http.Handler {
@@ -34,6 +34,7 @@ func (s *Server) newHandler() http.Handler {
 	h = grpcwebtext.Handler(h)
 	h = s.calls.limit(h)
 	h = allowCORS(cfg.CORSOrigins)(h)
+	h = s.drain.closeHTTP1(h)
 	h = accessLog(cfg.Logger)(h)
 	return h
 }

@@ -11,6 +11,8 @@ import (
 
 	"connectrpc.com/connect"
 	"connectrpc.com/grpchealth"
+
+	"github.com/hellorpc/hellorpc/internal/coalesce"
 )
 
 // drain is the shutdown state that the handler consults.
@@ -27,6 +29,18 @@ func (d *drain) begin() {
 	for _, name := range services {
 		d.health.SetStatus(name, grpchealth.StatusNotServing)
 	}
+}
+
+// closeHTTP1 is middleware: while draining, HTTP/1.1 replies carry
+// Connection: close, so that clients and proxies open their next request on
+// a new connection, which the load balancer sends elsewhere.
+func (d *drain) closeHTTP1(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.ProtoMajor == 1 && d.draining.Load() {
+			w.Header().Set("Connection", "close")
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 // drainAware is a connect interceptor: a stream that ends because the server
@@ -72,7 +86,6 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	srv.BaseContext = func(net.Listener) context.Context { return streamsCtx }
 
 	wrapped := cfg.Listener(ln)
-	s.conns.Store(wrapped)
 	srv.ConnState = wrapped.ConnState
 	served := make(chan error, 1)
 	go func() {
@@ -95,7 +108,18 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	s.drain.begin()
 	if cfg.DrainDelay > 0 {
 		// Out of rotation, still serving: load balancers follow health.
-		logger.Info("draining: health says NOT_SERVING; serving on until the delay ends", "delay", cfg.DrainDelay)
+		// RFC 9113 §6.8's first GOAWAY: HTTP/2 clients, proxies among them,
+		// open no new stream on these connections but finish their calls,
+		// and open new connections, served until the delay ends; HTTP/1.1
+		// replies say Connection: close (drain.closeHTTP1).
+		notified := 0
+		wrapped.Each(func(c net.Conn) {
+			if coalesce.GoAway(c) {
+				notified++
+			}
+		})
+		logger.Info("draining: health says NOT_SERVING; serving on until the delay ends",
+			"delay", cfg.DrainDelay, "http2_connections_sent_goaway", notified)
 		select {
 		case <-time.After(cfg.DrainDelay):
 		case err := <-served:

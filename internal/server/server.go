@@ -3,11 +3,8 @@ package server
 import (
 	"context"
 	"net/http"
-	"sync/atomic"
 
 	"connectrpc.com/grpchealth"
-
-	"github.com/hellorpc/hellorpc/internal/connlimit"
 )
 
 // Server is hellorpc, built once by New. It is the http.Handler of every
@@ -19,7 +16,6 @@ type Server struct {
 	drain   *drain
 	calls   *callLimit
 	http    *http.Server
-	conns   atomic.Pointer[connlimit.Listener] // Serve's listener
 
 	streamsCtx    context.Context    // the base of every request's context
 	cancelStreams context.CancelFunc // ends open streams at the drain's grace
