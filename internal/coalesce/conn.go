@@ -50,6 +50,7 @@ type conn struct {
 	inject    []byte // control frames (GOAWAY) to write at the next frame boundary
 	final     bool   // after inject, nothing more may be written (the guard tripped)
 	finalSent bool
+	noticed   bool // the first GOAWAY of a graceful shutdown is queued or sent
 }
 
 func newConn(c net.Conn, opts Options, always bool) *conn {
@@ -109,7 +110,8 @@ func (c *conn) Read(p []byte) (int, error) {
 // pass-through one writes them only from the writing goroutine (fromWriter),
 // so that they never interleave with net/http's own writes. c.mu is held.
 func (c *conn) sendPendingLocked(fromWriter bool) {
-	if len(c.inject) == 0 || !c.out.atBoundary() || c.err != nil {
+	// The server's connection preface (its SETTINGS frame) must come first.
+	if len(c.inject) == 0 || c.out.frames == 0 || !c.out.atBoundary() || c.err != nil {
 		return
 	}
 	switch {
@@ -153,11 +155,19 @@ func GoAway(c net.Conn) bool {
 func (c *conn) goAwayNotice() bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	return c.goAwayNoticeLocked()
+}
+
+// goAwayNoticeLocked queues the first GOAWAY, once; c.mu is held.
+func (c *conn) goAwayNoticeLocked() bool {
 	if !c.h2 || c.closed || c.final {
 		return false
 	}
-	c.inject = append(c.inject, goAwayFrame(1<<31-1, 0, "draining")...)
-	c.sendPendingLocked(false)
+	if !c.noticed {
+		c.noticed = true
+		c.inject = append(c.inject, goAwayFrame(1<<31-1, 0, "draining")...)
+		c.sendPendingLocked(false)
+	}
 	return true
 }
 

@@ -34,9 +34,10 @@ var ErrEnhanceYourCalm = errors.New("coalesce: HTTP/2 peer flooded the connectio
 // frameScanner follows the HTTP/2 frames of one direction of a connection as
 // its bytes pass, without copying them: it knows where each frame starts.
 type frameScanner struct {
-	skip int     // bytes of the current frame's payload (or the preface) still to pass
-	hdr  [9]byte // the frame header being read
-	hdrN int
+	skip   int     // bytes of the current frame's payload (or the preface) still to pass
+	hdr    [9]byte // the frame header being read
+	hdrN   int
+	frames int // frame headers passed
 }
 
 // feed passes p, calling onFrame with each frame header that completes.
@@ -55,6 +56,7 @@ func (s *frameScanner) feed(p []byte, onFrame func(length int, typ, flags byte, 
 			return
 		}
 		s.hdrN = 0
+		s.frames++
 		length := int(s.hdr[0])<<16 | int(s.hdr[1])<<8 | int(s.hdr[2])
 		s.skip = length
 		if onFrame != nil {

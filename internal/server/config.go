@@ -175,12 +175,11 @@ func (c Config) tls() bool {
 	return c.TLSCertFile != "" && c.TLSKeyFile != ""
 }
 
-// Listener wraps ln as Serve does: at most MaxConnections at once (package
+// listener wraps ln as Serve does: at most MaxConnections at once (package
 // connlimit), every connection with the write timeout and a bounded close,
 // and HTTP/2 connections coalescing their writes unless disabled (package
-// coalesce). Give the result to http.Server.Serve, or to ServeTLS when TLS is
-// on, and its ConnState method to http.Server.ConnState.
-func (c Config) Listener(ln net.Listener) *connlimit.Listener {
+// coalesce).
+func (c Config) listener(ln net.Listener) *connlimit.Listener {
 	opts := coalesce.Options{WriteTimeout: c.WriteTimeout, PassThrough: c.DisableWriteCoalescing}
 	var wrapped net.Listener = coalesce.NewListener(ln, opts)
 	if c.tls() {

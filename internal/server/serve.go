@@ -75,7 +75,7 @@ func (a drainAware) WrapStreamingHandler(next connect.StreamingHandlerFunc) conn
 // Config.ShutdownTimeout what is left is closed. It returns nil after a drain
 // or Close, and an error only when serving itself fails. With TLSCertFile and
 // TLSKeyFile it serves HTTPS (HTTP/2 by ALPN, and HTTP/1.1) instead of
-// HTTP/1.1 and h2c. The listener is wrapped as Config.Listener says: at most
+// HTTP/1.1 and h2c. The listener is wrapped (Config.listener): at most
 // MaxConnections at once, the write timeout, and coalesced HTTP/2 writes.
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	cfg := s.cfg
@@ -85,7 +85,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	defer context.AfterFunc(s.streamsCtx, cancelStreams)() // Close ends streams too
 	srv.BaseContext = func(net.Listener) context.Context { return streamsCtx }
 
-	wrapped := cfg.Listener(ln)
+	wrapped := cfg.listener(ln)
 	srv.ConnState = wrapped.ConnState
 	served := make(chan error, 1)
 	go func() {
