@@ -23,7 +23,9 @@ import (
 
 // options are hello-client's settings.
 type options struct {
-	addr     string
+	addr     string // as given; addrs parsed from it
+	addrs    []*url.URL
+	count    int
 	protocol string
 	encoding string
 	rpc      string
@@ -58,15 +60,17 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err != nil {
 		return err
 	}
-	client, err := newClient(opts)
+	ctx, cancel := context.WithTimeout(ctx, opts.timeout)
+	defer cancel()
+	client, err := newClient(ctx, opts)
 	if err != nil {
 		return err
 	}
-	ctx, cancel := context.WithTimeout(ctx, opts.timeout)
-	defer cancel()
 	print := func(message string) { fmt.Fprintln(stdout, "hello client received: "+message) }
-	if err := rpcs[opts.rpc](ctx, client, opts.names, print); err != nil {
-		return describe(err, opts)
+	for range opts.count {
+		if err := rpcs[opts.rpc](ctx, client, opts.names, print); err != nil {
+			return describe(err, opts)
+		}
 	}
 	return nil
 }
@@ -75,7 +79,8 @@ func parseOptions(args []string, getenv func(string) string, stderr io.Writer) (
 	var opts options
 	fs := flag.NewFlagSet("hello-client", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	fs.StringVar(&opts.addr, "addr", "http://localhost:50000", "server `URL`")
+	fs.StringVar(&opts.addr, "addr", "http://localhost:50000", "server `URL`, or several separated by commas; calls go to each in turn, and to each address a host name resolves to")
+	fs.IntVar(&opts.count, "count", 1, "make the call this many times (spread over the servers of -addr)")
 	fs.StringVar(&opts.protocol, "protocol", "grpc", "`protocol`: grpc (over h2c), grpcweb or connect (over HTTP/1.1)")
 	fs.StringVar(&opts.encoding, "encoding", "proto", "message `encoding`: proto or json")
 	fs.StringVar(&opts.rpc, "rpc", "say-hello", "`RPC` to call: say-hello, lots-of-replies, lots-of-greetings or bidi-hello")
@@ -115,8 +120,12 @@ func parseOptions(args []string, getenv func(string) string, stderr io.Writer) (
 	if opts.get && (opts.protocol != "connect" || opts.rpc != "say-hello") {
 		return opts, fmt.Errorf("-get works only with -protocol connect and -rpc say-hello")
 	}
-	if u, err := url.Parse(opts.addr); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return opts, fmt.Errorf("invalid -addr %q: want a URL such as http://localhost:50000", opts.addr)
+	var err error
+	if opts.addrs, err = splitAddrs(opts.addr); err != nil {
+		return opts, err
+	}
+	if opts.count < 1 {
+		return opts, fmt.Errorf("invalid -count %d: must be at least 1", opts.count)
 	}
 	if opts.timeout <= 0 {
 		return opts, fmt.Errorf("invalid -timeout %s: must be positive", opts.timeout)
@@ -125,7 +134,7 @@ func parseOptions(args []string, getenv func(string) string, stderr io.Writer) (
 }
 
 // newClient builds the generated client for the chosen protocol and encoding.
-func newClient(opts options) (rpc_packageconnect.HelloWorldServiceClient, error) {
+func newClient(ctx context.Context, opts options) (rpc_packageconnect.HelloWorldServiceClient, error) {
 	var clientOpts []connect.ClientOption
 	switch opts.protocol {
 	case "grpc":
@@ -145,7 +154,21 @@ func newClient(opts options) (rpc_packageconnect.HelloWorldServiceClient, error)
 	}
 	// gRPC and bidirectional streams need HTTP/2.
 	http2Only := opts.protocol == "grpc" || opts.rpc == "bidi-hello"
-	return rpc_packageconnect.NewHelloWorldServiceClient(httpClient(http2Only, tlsConfig), opts.addr, clientOpts...), nil
+	client := httpClient(http2Only, tlsConfig)
+	base := opts.addrs[0].Scheme + "://" + opts.addrs[0].Host
+	if len(opts.addrs) > 1 || net.ParseIP(opts.addrs[0].Hostname()) == nil {
+		servers, err := targets(ctx, opts.addrs, net.DefaultResolver.LookupHost)
+		if err != nil {
+			return nil, err
+		}
+		if len(servers) > 1 {
+			if opts.addrs[0].Scheme == "https" && tlsConfig.ServerName == "" {
+				tlsConfig.ServerName = opts.addrs[0].Hostname() // the certificate names the host, not an address
+			}
+			client.Transport = &roundRobin{next: client.Transport, targets: servers}
+		}
+	}
+	return rpc_packageconnect.NewHelloWorldServiceClient(client, base, clientOpts...), nil
 }
 
 // clientTLS returns the TLS settings of -tls-ca and -insecure-skip-verify.

@@ -109,6 +109,19 @@ func (s *Server) LastRequestTo(path string) Request {
 	return Request{}
 }
 
+// RequestsTo returns how many requests the server saw for path.
+func (s *Server) RequestsTo(path string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for _, r := range s.requests {
+		if r.Path == path {
+			n++
+		}
+	}
+	return n
+}
+
 // Connections returns how many connections the server has accepted.
 func (s *Server) Connections() int64 {
 	return s.conns.Load()
