@@ -20,27 +20,29 @@ const DefaultReplyInterval = 400 * time.Millisecond
 
 // envNames maps each flag to the environment variable it falls back to.
 var envNames = map[string]string{
-	"addr":                "HELLORPC_ADDR",
-	"cors-origins":        "HELLORPC_CORS_ORIGINS",
-	"log-level":           "HELLORPC_LOG_LEVEL",
-	"read-header-timeout": "HELLORPC_READ_HEADER_TIMEOUT",
-	"idle-timeout":        "HELLORPC_IDLE_TIMEOUT",
-	"max-header-bytes":    "HELLORPC_MAX_HEADER_BYTES",
-	"max-message-bytes":   "HELLORPC_MAX_MESSAGE_BYTES",
-	"shutdown-timeout":    "HELLORPC_SHUTDOWN_TIMEOUT",
-	"max-call-duration":   "HELLORPC_MAX_CALL_DURATION",
-	"drain-grace":         "HELLORPC_DRAIN_GRACE",
-	"drain-delay":         "HELLORPC_DRAIN_DELAY",
-	"max-streams":         "HELLORPC_MAX_STREAMS",
-	"write-timeout":       "HELLORPC_WRITE_TIMEOUT",
-	"max-connections":     "HELLORPC_MAX_CONNECTIONS",
-	"max-inflight":        "HELLORPC_MAX_INFLIGHT",
-	"tls-cert":            "HELLORPC_TLS_CERT",
-	"tls-key":             "HELLORPC_TLS_KEY",
-	"debug-addr":          "HELLORPC_DEBUG_ADDR",
-	"write-coalescing":    "HELLORPC_WRITE_COALESCING",
-	"reply-interval":      "HELLORPC_REPLY_INTERVAL",
-	"max-stream-messages": "HELLORPC_MAX_STREAM_MESSAGES",
+	"addr":                     "HELLORPC_ADDR",
+	"cors-origins":             "HELLORPC_CORS_ORIGINS",
+	"log-level":                "HELLORPC_LOG_LEVEL",
+	"read-header-timeout":      "HELLORPC_READ_HEADER_TIMEOUT",
+	"idle-timeout":             "HELLORPC_IDLE_TIMEOUT",
+	"max-header-bytes":         "HELLORPC_MAX_HEADER_BYTES",
+	"max-message-bytes":        "HELLORPC_MAX_MESSAGE_BYTES",
+	"shutdown-timeout":         "HELLORPC_SHUTDOWN_TIMEOUT",
+	"max-call-duration":        "HELLORPC_MAX_CALL_DURATION",
+	"drain-grace":              "HELLORPC_DRAIN_GRACE",
+	"drain-delay":              "HELLORPC_DRAIN_DELAY",
+	"max-streams":              "HELLORPC_MAX_STREAMS",
+	"write-timeout":            "HELLORPC_WRITE_TIMEOUT",
+	"max-connections":          "HELLORPC_MAX_CONNECTIONS",
+	"max-inflight":             "HELLORPC_MAX_INFLIGHT",
+	"max-connection-age":       "HELLORPC_MAX_CONNECTION_AGE",
+	"max-connection-age-grace": "HELLORPC_MAX_CONNECTION_AGE_GRACE",
+	"tls-cert":                 "HELLORPC_TLS_CERT",
+	"tls-key":                  "HELLORPC_TLS_KEY",
+	"debug-addr":               "HELLORPC_DEBUG_ADDR",
+	"write-coalescing":         "HELLORPC_WRITE_COALESCING",
+	"reply-interval":           "HELLORPC_REPLY_INTERVAL",
+	"max-stream-messages":      "HELLORPC_MAX_STREAM_MESSAGES",
 }
 
 // parseConfig reads the server's configuration from args and the environment.
@@ -66,6 +68,8 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (s
 	fs.DurationVar(&cfg.WriteTimeout, "write-timeout", server.DefaultWriteTimeout, "close a connection whose client has taken no byte of a reply for this long (extended while bytes go out)")
 	fs.IntVar(&cfg.MaxConnections, "max-connections", server.DefaultMaxConnections(), "most connections open at once, by default 3/4 of the open-file limit up to 10000; at the limit the longest-idle one is closed for a new one")
 	fs.IntVar(&cfg.MaxInflight, "max-inflight", server.DefaultMaxInflight(), "most calls in progress at once (health checks aside), by default 256 per CPU; more get resource_exhausted at once")
+	fs.DurationVar(&cfg.MaxConnectionAge, "max-connection-age", 0, "retire connections this old (±10%): GOAWAY for HTTP/2, Connection: close for HTTP/1.1, so that they re-spread over instances (default 0: never)")
+	fs.DurationVar(&cfg.MaxConnectionAgeGrace, "max-connection-age-grace", server.DefaultMaxConnectionAgeGrace, "how long a retired connection may go on with calls in progress")
 	fs.IntVar(&cfg.MaxConcurrentStreams, "max-streams", server.DefaultMaxConcurrentStreams, "most concurrent HTTP/2 streams per connection")
 	fs.StringVar(&cfg.TLSCertFile, "tls-cert", "", "PEM certificate `file`: serve HTTPS (HTTP/2 and HTTP/1.1) instead of HTTP/1.1 and h2c")
 	fs.StringVar(&cfg.TLSKeyFile, "tls-key", "", "PEM private key `file` for -tls-cert")
@@ -112,6 +116,9 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (s
 	if cfg.MaxHeaderBytes <= 0 || cfg.MaxMessageBytes <= 0 || cfg.Greeter.MaxStreamMessages <= 0 || cfg.MaxConcurrentStreams <= 0 ||
 		cfg.MaxConnections <= 0 || cfg.MaxInflight <= 0 {
 		return cfg, level, debugAddr, errors.New("size limits must be positive")
+	}
+	if cfg.MaxConnectionAge < 0 || cfg.MaxConnectionAgeGrace <= 0 {
+		return cfg, level, debugAddr, errors.New("-max-connection-age must not be negative, -max-connection-age-grace must be positive")
 	}
 	return cfg, level, debugAddr, nil
 }

@@ -30,6 +30,7 @@ import (
 	"net/http"
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 // Listener hands out connections up to a limit; see the package doc.
@@ -58,7 +59,7 @@ func (l *Listener) Accept() (net.Conn, error) {
 		if err != nil {
 			return nil, err
 		}
-		cc := &conn{Conn: c, l: l}
+		cc := &conn{Conn: c, l: l, accepted: time.Now()}
 		l.mu.Lock()
 		var victim *conn
 		if len(l.conns) >= l.max {
@@ -137,13 +138,19 @@ func (l *Listener) Stats() (open int, evicted, refused int64) {
 	return open, l.evicted.Load(), l.refused.Load()
 }
 
-// Each calls f with every open connection (as Accept returned it), outside
-// the listener's lock.
-func (l *Listener) Each(f func(net.Conn)) {
+// Info is what the listener knows of one open connection.
+type Info struct {
+	Conn     net.Conn  // as Accept returned it
+	Accepted time.Time // when Accept returned it
+	Idle     bool      // no request in progress (per ConnState)
+}
+
+// Each calls f with every open connection, outside the listener's lock.
+func (l *Listener) Each(f func(Info)) {
 	l.mu.Lock()
-	conns := make([]net.Conn, 0, len(l.conns))
-	for c := range l.conns {
-		conns = append(conns, c)
+	conns := make([]Info, 0, len(l.conns))
+	for c, e := range l.conns {
+		conns = append(conns, Info{Conn: c, Accepted: c.accepted, Idle: e != nil})
 	}
 	l.mu.Unlock()
 	for _, c := range conns {
@@ -153,7 +160,8 @@ func (l *Listener) Each(f func(net.Conn)) {
 
 type conn struct {
 	net.Conn
-	l *Listener
+	l        *Listener
+	accepted time.Time
 }
 
 // NetConn returns the connection this one wraps.

@@ -87,6 +87,18 @@ type Config struct {
 	// DefaultMaxInflight(): 256 per CPU the process may use.
 	MaxInflight int
 
+	// MaxConnectionAge retires connections this old, give or take a tenth:
+	// HTTP/2 ones get GOAWAY (clients open a new connection, which a
+	// connection-level balancer may send elsewhere), HTTP/1.1 ones answer
+	// their next request with Connection: close; each is closed once idle or
+	// after MaxConnectionAgeGrace. As grpc-go's keepalive.ServerParameters.
+	// Default 0: connections live on.
+	MaxConnectionAge time.Duration
+
+	// MaxConnectionAgeGrace is how long a retired connection may go on with
+	// calls in progress before it is closed. Default 30s.
+	MaxConnectionAgeGrace time.Duration
+
 	// WriteTimeout closes a connection whose peer has taken no byte of a
 	// reply for this long, HTTP/1.1 or HTTP/2; it is extended whenever bytes
 	// go out (including from the kernel's send queue), so a slow reader that
@@ -127,18 +139,19 @@ func DefaultMaxConnections() int {
 
 // Defaults of Config, applied by withDefaults to zero fields.
 const (
-	DefaultAddr                 = ":50000"
-	DefaultReadHeaderTimeout    = 10 * time.Second
-	DefaultIdleTimeout          = 30 * time.Second
-	DefaultMaxHeaderBytes       = 64 << 10
-	DefaultMaxMessageBytes      = 1 << 20
-	DefaultCompressMinBytes     = 1 << 10
-	DefaultMaxConcurrentStreams = 250
-	DefaultShutdownTimeout      = 10 * time.Second
-	DefaultMaxCallDuration      = 10 * time.Minute
-	DefaultDrainGrace           = 5 * time.Second
-	DefaultDrainDelay           = 5 * time.Second
-	DefaultWriteTimeout         = coalesce.DefaultWriteTimeout
+	DefaultAddr                  = ":50000"
+	DefaultReadHeaderTimeout     = 10 * time.Second
+	DefaultIdleTimeout           = 30 * time.Second
+	DefaultMaxHeaderBytes        = 64 << 10
+	DefaultMaxMessageBytes       = 1 << 20
+	DefaultCompressMinBytes      = 1 << 10
+	DefaultMaxConcurrentStreams  = 250
+	DefaultShutdownTimeout       = 10 * time.Second
+	DefaultMaxCallDuration       = 10 * time.Minute
+	DefaultDrainGrace            = 5 * time.Second
+	DefaultDrainDelay            = 5 * time.Second
+	DefaultMaxConnectionAgeGrace = 30 * time.Second
+	DefaultWriteTimeout          = coalesce.DefaultWriteTimeout
 )
 
 // WithDefaults returns c with every zero field set to its default.
@@ -155,6 +168,7 @@ func (c Config) WithDefaults() Config {
 	setDefault(&c.DrainGrace, DefaultDrainGrace)
 	setDefault(&c.DrainDelay, DefaultDrainDelay)
 	setDefault(&c.WriteTimeout, DefaultWriteTimeout)
+	setDefault(&c.MaxConnectionAgeGrace, DefaultMaxConnectionAgeGrace)
 	setDefault(&c.MaxConnections, DefaultMaxConnections())
 	setDefault(&c.MaxInflight, DefaultMaxInflight())
 	if c.Logger == nil {

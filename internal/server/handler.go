@@ -14,7 +14,7 @@ import (
 
 // newHandler returns the http.Handler that serves every route of hellorpc.
 // A request enters here and passes the middleware, outermost first: access
-// log, Connection: close while draining, CORS, the in-flight call limit, gRPC-Web text mode, the HTTP/2 check
+// log, Connection: close on retired connections and while draining, CORS, the in-flight call limit, gRPC-Web text mode, the HTTP/2 check
 // for gRPC, the Connect GET check, the body cap, deadlines. It is then
 // routed (routes.go); greeter validates and answers it.
 func (s *Server) newHandler() http.Handler {
@@ -35,6 +35,9 @@ func (s *Server) newHandler() http.Handler {
 	h = s.calls.limit(h)
 	h = allowCORS(cfg.CORSOrigins)(h)
 	h = s.drain.closeHTTP1(h)
+	if s.age != nil {
+		h = s.age.closeRetiredHTTP1(h)
+	}
 	h = accessLog(cfg.Logger)(h)
 	return h
 }

@@ -13,6 +13,7 @@ import (
 	"connectrpc.com/grpchealth"
 
 	"github.com/hellorpc/hellorpc/internal/coalesce"
+	"github.com/hellorpc/hellorpc/internal/connlimit"
 )
 
 // drain is the shutdown state that the handler consults.
@@ -87,6 +88,11 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 
 	wrapped := cfg.listener(ln)
 	srv.ConnState = wrapped.ConnState
+	if s.age != nil {
+		ageCtx, stopAging := context.WithCancel(ctx)
+		defer stopAging()
+		go s.age.run(ageCtx, wrapped)
+	}
 	served := make(chan error, 1)
 	go func() {
 		if cfg.tls() {
@@ -113,8 +119,8 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		// and open new connections, served until the delay ends; HTTP/1.1
 		// replies say Connection: close (drain.closeHTTP1).
 		notified := 0
-		wrapped.Each(func(c net.Conn) {
-			if coalesce.GoAway(c) {
+		wrapped.Each(func(c connlimit.Info) {
+			if coalesce.GoAway(c.Conn) {
 				notified++
 			}
 		})

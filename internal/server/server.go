@@ -15,6 +15,7 @@ type Server struct {
 	handler http.Handler
 	drain   *drain
 	calls   *callLimit
+	age     *connAge // nil: connections live on
 	http    *http.Server
 
 	streamsCtx    context.Context    // the base of every request's context
@@ -30,12 +31,18 @@ func New(cfg Config) *Server {
 		drain: &drain{health: grpchealth.NewStaticChecker(services...)},
 		calls: newCallLimit(cfg.MaxInflight),
 	}
+	if cfg.MaxConnectionAge > 0 {
+		s.age = newConnAge(cfg.MaxConnectionAge, cfg.MaxConnectionAgeGrace)
+	}
 	s.handler = s.newHandler()
 	for i := len(cfg.Middleware) - 1; i >= 0; i-- {
 		s.handler = cfg.Middleware[i](s.handler)
 	}
 	s.streamsCtx, s.cancelStreams = context.WithCancel(context.Background())
 	s.http = httpServer(cfg, s.handler)
+	if s.age != nil {
+		s.http.ConnContext = connContext
+	}
 	return s
 }
 
