@@ -30,14 +30,14 @@ import (
 )
 
 // drainDelay is the instances' -drain-delay: longer than the HAProxy
-// configuration needs to see an instance leave (two checks 300 ms apart).
+// configuration needs to see an instance leave (two checks 200 ms apart).
 // HELLORPC_LB_DRAIN_DELAY overrides it, to measure what a drain without the
 // delay loses ("0").
 var drainDelay = func() string {
 	if v := os.Getenv("HELLORPC_LB_DRAIN_DELAY"); v != "" {
 		return v
 	}
-	return "1500ms"
+	return "1s"
 }()
 
 // balancer is one load balancer and the ports of deploy/'s configuration.
@@ -92,7 +92,7 @@ var balancers = []balancer{
 			assert.NoError(t, os.WriteFile(filepath.Join(dir, "nginx-rotation.conf"), []byte(out.String()), 0o644), "write the rotation")
 			reload, err := exec.Command(nginxPath(), append(nginxArgs(dir), "-s", "reload")...).CombinedOutput()
 			assert.NoError(t, err, "nginx -s reload: "+string(reload))
-			time.Sleep(500 * time.Millisecond) // the new workers take over; the old ones finish their calls
+			time.Sleep(300 * time.Millisecond) // the new workers take over; the old ones finish their calls
 		},
 	},
 }
@@ -310,8 +310,8 @@ func testBalancer(t *testing.T, lb balancer, bin string) {
 		for i, in := range instances {
 			signalled := time.Now()
 			seenAt := make(chan int, 1)
-			go func() { // what the instance served up to a second into its drain
-				time.Sleep(time.Second)
+			go func() { // what the instance served up to 0.7 s into its drain
+				time.Sleep(700 * time.Millisecond)
 				seenAt <- in.served()
 			}()
 			if lb.rotate != nil {
@@ -321,7 +321,7 @@ func testBalancer(t *testing.T, lb balancer, bin string) {
 			if lb.leaves {
 				if n, last := <-seenAt, in.served(); last != n {
 					t.Errorf("%s: instance %d served %d calls in the last %v of its drain: still in rotation",
-						lb.name, i+1, last-n, time.Since(signalled)-time.Second)
+						lb.name, i+1, last-n, time.Since(signalled)-700*time.Millisecond)
 				}
 			}
 			served := in.served()

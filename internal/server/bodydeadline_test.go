@@ -32,49 +32,50 @@ func TestBodyReadsEndAtTheCallsDeadline(t *testing.T) {
 		{"grpc-web-text", "application/grpc-web-text", "Grpc-Timeout", "500m", false},
 		{"grpc", "application/grpc", "Grpc-Timeout", "500m", true},
 	}
-	for _, p := range protocols {
-		for _, method := range []string{"SayHello", "LotsOfReplies"} {
-			for _, version := range []string{"HTTP/1.1", "h2c"} {
-				for _, by := range []string{"client deadline", "server cap"} {
-					if p.h2cOnly && version == "HTTP/1.1" {
-						continue
-					}
-					t.Run(strings.Join([]string{p.name, method, version, by}, "/"), func(t *testing.T) {
-						t.Parallel()
-						client, srv := servertest.HTTP1Client(t), clientDeadline
-						if version == "h2c" {
-							client = servertest.H2CClient(t)
+	concurrently(t, func(run func(string, func(*testing.T))) {
+		for _, p := range protocols {
+			for _, method := range []string{"SayHello", "LotsOfReplies"} {
+				for _, version := range []string{"HTTP/1.1", "h2c"} {
+					for _, by := range []string{"client deadline", "server cap"} {
+						if p.h2cOnly && version == "HTTP/1.1" {
+							continue
 						}
-						if by == "server cap" {
-							srv = serverCap
-						}
-						contentType := p.contentType
-						if p.name == "connect" && method == "LotsOfReplies" {
-							contentType = "application/connect+json"
-						}
-						body, stall := io.Pipe()
-						t.Cleanup(func() { stall.Close() })
-						req, err := http.NewRequestWithContext(ctx(t), http.MethodPost,
-							srv.URL+"/"+rpc_packageconnect.HelloWorldServiceName+"/"+method, body)
-						assert.NoError(t, err, "new request")
-						req.Header.Set("Content-Type", contentType)
-						req.Header.Set("TE", "trailers")
-						if by == "client deadline" {
-							req.Header.Set(p.timeoutHeader, p.timeout)
-						}
-						go func() { _, _ = stall.Write([]byte{0}) }() // one byte, then nothing
+						run(strings.Join([]string{p.name, method, version, by}, "/"), func(t *testing.T) {
+							client, srv := servertest.HTTP1Client(t), clientDeadline
+							if version == "h2c" {
+								client = servertest.H2CClient(t)
+							}
+							if by == "server cap" {
+								srv = serverCap
+							}
+							contentType := p.contentType
+							if p.name == "connect" && method == "LotsOfReplies" {
+								contentType = "application/connect+json"
+							}
+							body, stall := io.Pipe()
+							t.Cleanup(func() { stall.Close() })
+							req, err := http.NewRequestWithContext(ctx(t), http.MethodPost,
+								srv.URL+"/"+rpc_packageconnect.HelloWorldServiceName+"/"+method, body)
+							assert.NoError(t, err, "new request")
+							req.Header.Set("Content-Type", contentType)
+							req.Header.Set("TE", "trailers")
+							if by == "client deadline" {
+								req.Header.Set(p.timeoutHeader, p.timeout)
+							}
+							go func() { _, _ = stall.Write([]byte{0}) }() // one byte, then nothing
 
-						start := time.Now()
-						res, err := client.Do(req)
-						assert.NoError(t, err, "request")
-						_, code, text := outcome(t, res)
-						took := time.Since(start)
-						assert.True(t, took < limit+3*time.Second, "answered soon after the deadline, not after "+took.String())
-						assert.True(t, code == "deadline_exceeded" || strings.Contains(text, `"deadline_exceeded"`),
-							"deadline_exceeded, got code "+code+", body "+truncate(text))
-					})
+							start := time.Now()
+							res, err := client.Do(req)
+							assert.NoError(t, err, "request")
+							_, code, text := outcome(t, res)
+							took := time.Since(start)
+							assert.True(t, took < limit+3*time.Second, "answered soon after the deadline, not after "+took.String())
+							assert.True(t, code == "deadline_exceeded" || strings.Contains(text, `"deadline_exceeded"`),
+								"deadline_exceeded, got code "+code+", body "+truncate(text))
+						})
+					}
 				}
 			}
 		}
-	}
+	})
 }

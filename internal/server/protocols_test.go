@@ -6,6 +6,7 @@ import (
 	"iter"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -66,6 +67,18 @@ func cells(fs []form) iter.Seq2[form, transport] {
 			}
 		}
 	}
+}
+
+// concurrently runs each subtest added with run at the same time, and
+// returns when all have ended. Unlike t.Parallel, it is not held to
+// -parallel (GOMAXPROCS by default, 2 here): for subtests that mostly wait
+// on timers and deadlines.
+func concurrently(t *testing.T, add func(run func(name string, f func(*testing.T)))) {
+	var wg sync.WaitGroup
+	add(func(name string, f func(*testing.T)) {
+		wg.Go(func() { t.Run(name, f) })
+	})
+	wg.Wait()
 }
 
 func ctx(t *testing.T) context.Context {

@@ -202,40 +202,41 @@ func TestStreamDeadlines(t *testing.T) {
 	t.Parallel()
 	forever := func(ctx context.Context, _ int) error { <-ctx.Done(); return ctx.Err() }
 	srv := servertest.Start(t, server.Config{Greeter: greeter.Options{Pace: forever}})
-	for _, f := range streamForms() {
-		t.Run(f.name, func(t *testing.T) {
-			t.Parallel()
-			client := rpc_packageconnect.NewHelloWorldServiceClient(servertest.H2CClient(t), srv.URL, f.opts...)
-			short := func() context.Context {
-				c, cancel := context.WithTimeout(t.Context(), 300*time.Millisecond)
-				t.Cleanup(cancel)
-				return c
-			}
+	concurrently(t, func(run func(string, func(*testing.T))) {
+		for _, f := range streamForms() {
+			run(f.name, func(t *testing.T) {
+				client := rpc_packageconnect.NewHelloWorldServiceClient(servertest.H2CClient(t), srv.URL, f.opts...)
+				short := func() context.Context {
+					c, cancel := context.WithTimeout(t.Context(), 300*time.Millisecond)
+					t.Cleanup(cancel)
+					return c
+				}
 
-			replies, err := client.LotsOfReplies(short(), &rpc.HelloRequest{Name: "eric"})
-			assert.NoError(t, err, "LotsOfReplies")
-			assert.True(t, replies.Receive(), "first reply")
-			assert.True(t, !replies.Receive(), "the stream ends at the deadline")
-			assert.Equal(t, connect.CodeOf(replies.Err()), connect.CodeDeadlineExceeded, "server-stream code")
-			replies.Close()
+				replies, err := client.LotsOfReplies(short(), &rpc.HelloRequest{Name: "eric"})
+				assert.NoError(t, err, "LotsOfReplies")
+				assert.True(t, replies.Receive(), "first reply")
+				assert.True(t, !replies.Receive(), "the stream ends at the deadline")
+				assert.Equal(t, connect.CodeOf(replies.Err()), connect.CodeDeadlineExceeded, "server-stream code")
+				replies.Close()
 
-			bidi, err := client.BidiHello(short())
-			assert.NoError(t, err, "BidiHello")
-			assert.NoError(t, bidi.Send(&rpc.HelloRequest{Name: "a"}), "send")
-			_, err = bidi.Receive()
-			assert.NoError(t, err, "reply")
-			_, err = bidi.Receive() // the client sends nothing more
-			assert.Equal(t, connect.CodeOf(err), connect.CodeDeadlineExceeded, "bidi code")
-			_ = bidi.CloseResponse()
+				bidi, err := client.BidiHello(short())
+				assert.NoError(t, err, "BidiHello")
+				assert.NoError(t, bidi.Send(&rpc.HelloRequest{Name: "a"}), "send")
+				_, err = bidi.Receive()
+				assert.NoError(t, err, "reply")
+				_, err = bidi.Receive() // the client sends nothing more
+				assert.Equal(t, connect.CodeOf(err), connect.CodeDeadlineExceeded, "bidi code")
+				_ = bidi.CloseResponse()
 
-			cs, err := client.LotsOfGreetings(short())
-			assert.NoError(t, err, "LotsOfGreetings")
-			assert.NoError(t, cs.Send(&rpc.HelloRequest{Name: "a"}), "send")
-			time.Sleep(400 * time.Millisecond)
-			_, err = cs.CloseAndReceive()
-			assert.Equal(t, connect.CodeOf(err), connect.CodeDeadlineExceeded, "client-stream code")
-		})
-	}
+				cs, err := client.LotsOfGreetings(short())
+				assert.NoError(t, err, "LotsOfGreetings")
+				assert.NoError(t, cs.Send(&rpc.HelloRequest{Name: "a"}), "send")
+				time.Sleep(400 * time.Millisecond)
+				_, err = cs.CloseAndReceive()
+				assert.Equal(t, connect.CodeOf(err), connect.CodeDeadlineExceeded, "client-stream code")
+			})
+		}
+	})
 }
 
 func TestCancelledStreamStopsHandlerWithoutLeak(t *testing.T) {
@@ -283,24 +284,25 @@ func TestMaxCallDurationCapsStreamsWithoutClientDeadline(t *testing.T) {
 		MaxCallDuration: 300 * time.Millisecond,
 		Greeter:         greeter.Options{Pace: forever},
 	})
-	for _, f := range streamForms() {
-		t.Run(f.name, func(t *testing.T) {
-			t.Parallel()
-			client := rpc_packageconnect.NewHelloWorldServiceClient(servertest.H2CClient(t), srv.URL, f.opts...)
-			stream, err := client.LotsOfReplies(ctx(t), &rpc.HelloRequest{Name: "eric"})
-			assert.NoError(t, err, "LotsOfReplies")
-			assert.True(t, stream.Receive(), "first reply")
-			assert.True(t, !stream.Receive(), "the server ends the stream at its cap")
-			assert.Equal(t, connect.CodeOf(stream.Err()), connect.CodeDeadlineExceeded, f.name+" code at the server's cap")
-			stream.Close()
+	concurrently(t, func(run func(string, func(*testing.T))) {
+		for _, f := range streamForms() {
+			run(f.name, func(t *testing.T) {
+				client := rpc_packageconnect.NewHelloWorldServiceClient(servertest.H2CClient(t), srv.URL, f.opts...)
+				stream, err := client.LotsOfReplies(ctx(t), &rpc.HelloRequest{Name: "eric"})
+				assert.NoError(t, err, "LotsOfReplies")
+				assert.True(t, stream.Receive(), "first reply")
+				assert.True(t, !stream.Receive(), "the server ends the stream at its cap")
+				assert.Equal(t, connect.CodeOf(stream.Err()), connect.CodeDeadlineExceeded, f.name+" code at the server's cap")
+				stream.Close()
 
-			bidi, err := client.BidiHello(ctx(t))
-			assert.NoError(t, err, "BidiHello")
-			_, err = bidi.Receive() // the client sends nothing; the server's cap ends the wait
-			assert.Equal(t, connect.CodeOf(err), connect.CodeDeadlineExceeded, f.name+" bidi code at the server's cap")
-			_ = bidi.CloseResponse()
-		})
-	}
+				bidi, err := client.BidiHello(ctx(t))
+				assert.NoError(t, err, "BidiHello")
+				_, err = bidi.Receive() // the client sends nothing; the server's cap ends the wait
+				assert.Equal(t, connect.CodeOf(err), connect.CodeDeadlineExceeded, f.name+" bidi code at the server's cap")
+				_ = bidi.CloseResponse()
+			})
+		}
+	})
 }
 
 func TestLotsOfGreetingsJoinsNamesAsEnglishDoes(t *testing.T) {
