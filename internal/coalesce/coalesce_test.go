@@ -258,6 +258,18 @@ func TestCloseIsBoundedWhateverDeadlinesComeAfter(t *testing.T) {
 	}
 }
 
+// openHTTP1 returns a pass-through (HTTP/1.1) connection pair whose server
+// side has read a request.
+func openHTTP1(t *testing.T, opts coalesce.Options) (server, client net.Conn) {
+	t.Helper()
+	server, client = pair(t, opts)
+	_, err := io.WriteString(client, "GET / HTTP/1.1\r\n\r\n")
+	assert.NoError(t, err, "request")
+	_, err = server.Read(make([]byte, 64))
+	assert.NoError(t, err, "read request")
+	return server, client
+}
+
 // TestWriteTimeoutCutsAStalledReaderButNotASlowOne checks the progress
 // timeout on a pass-through (HTTP/1.1) connection.
 func TestWriteTimeoutCutsAStalledReaderButNotASlowOne(t *testing.T) {
@@ -265,11 +277,8 @@ func TestWriteTimeoutCutsAStalledReaderButNotASlowOne(t *testing.T) {
 	const timeout = 300 * time.Millisecond
 	t.Run("stalled", func(t *testing.T) {
 		t.Parallel()
-		server, client := pair(t, coalesce.Options{WriteTimeout: timeout})
-		_, err := io.WriteString(client, "GET / HTTP/1.1\r\n\r\n")
-		assert.NoError(t, err, "request")
-		_, err = server.Read(make([]byte, 64))
-		assert.NoError(t, err, "read request")
+		server, _ := openHTTP1(t, coalesce.Options{WriteTimeout: timeout}) // the client never reads
+		var err error
 		start := time.Now()
 		for i := 0; i < 10_000 && err == nil; i++ {
 			_, err = server.Write(make([]byte, 64<<10))
@@ -279,11 +288,8 @@ func TestWriteTimeoutCutsAStalledReaderButNotASlowOne(t *testing.T) {
 	})
 	t.Run("slow", func(t *testing.T) {
 		t.Parallel()
-		server, client := pair(t, coalesce.Options{WriteTimeout: timeout})
-		_, err := io.WriteString(client, "GET / HTTP/1.1\r\n\r\n")
-		assert.NoError(t, err, "request")
-		_, err = server.Read(make([]byte, 64))
-		assert.NoError(t, err, "read request")
+		server, client := openHTTP1(t, coalesce.Options{WriteTimeout: timeout})
+		var err error
 		// A client with a 4 KB receive buffer that reads 4 KB at a time, with
 		// pauses: the transfer takes several timeouts, but never stalls.
 		client.(*net.TCPConn).SetReadBuffer(4 << 10)
