@@ -46,13 +46,8 @@ var envNames = map[string]string{
 }
 
 // parseConfig reads the server's configuration from args and the environment.
-func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (server.Config, slog.Level, string, error) {
-	var (
-		cfg       server.Config
-		origins   string
-		level     slog.Level
-		debugAddr string
-	)
+func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (cfg server.Config, level slog.Level, debugAddr string, telemetryOn bool, err error) {
+	var origins string
 	fs := flag.NewFlagSet("hello-server", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.StringVar(&cfg.Addr, "addr", server.DefaultAddr, "`address` to listen on (host:port)")
@@ -74,7 +69,8 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (s
 	fs.StringVar(&cfg.TLSCertFile, "tls-cert", "", "PEM certificate `file`: serve HTTPS (HTTP/2 and HTTP/1.1) instead of HTTP/1.1 and h2c")
 	fs.StringVar(&cfg.TLSKeyFile, "tls-key", "", "PEM private key `file` for -tls-cert")
 	coalescing := fs.Bool("write-coalescing", true, "gather the HTTP/2 writes of many streams into fewer system calls")
-	fs.StringVar(&debugAddr, "debug-addr", "", "`address` for expvar and pprof (/debug/vars, /debug/pprof/); keep it on loopback (default off)")
+	fs.StringVar(&debugAddr, "debug-addr", "", "`address` for expvar, pprof and metrics (/debug/vars, /debug/pprof/, /metrics); keep it on loopback (default off)")
+	fs.BoolVar(&telemetryOn, "telemetry", true, "measure and trace every call (OpenTelemetry; metrics at -debug-addr's /metrics, trace ids in the access log)")
 	fs.DurationVar(&cfg.MaxCallDuration, "max-call-duration", server.DefaultMaxCallDuration, "longest any call may last, unary or streaming, whatever the client's deadline")
 	fs.DurationVar(&cfg.Greeter.ReplyInterval, "reply-interval", DefaultReplyInterval, "pause between the streamed replies of LotsOfReplies")
 	fs.IntVar(&cfg.Greeter.MaxStreamMessages, "max-stream-messages", greeter.DefaultMaxStreamMessages, "most names one client stream may send")
@@ -84,18 +80,18 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (s
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
-		return cfg, level, debugAddr, err
+		return cfg, level, debugAddr, telemetryOn, err
 	}
 	if fs.NArg() > 0 {
-		return cfg, level, debugAddr, fmt.Errorf("unexpected arguments %q: hello-server takes only flags", fs.Args())
+		return cfg, level, debugAddr, telemetryOn, fmt.Errorf("unexpected arguments %q: hello-server takes only flags", fs.Args())
 	}
 	if err := cli.ApplyEnv(fs, envNames, getenv); err != nil {
-		return cfg, level, debugAddr, err
+		return cfg, level, debugAddr, telemetryOn, err
 	}
 	cfg.DisableWriteCoalescing = !*coalescing
 	switch {
 	case cfg.DrainDelay < 0:
-		return cfg, level, debugAddr, errors.New("-drain-delay must not be negative")
+		return cfg, level, debugAddr, telemetryOn, errors.New("-drain-delay must not be negative")
 	case cfg.DrainDelay == 0:
 		cfg.DrainDelay = -1 // none; in server.Config zero means the default
 	}
@@ -105,20 +101,20 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (s
 		}
 	}
 	if (cfg.TLSCertFile == "") != (cfg.TLSKeyFile == "") {
-		return cfg, level, debugAddr, errors.New("-tls-cert and -tls-key go together: give both or neither")
+		return cfg, level, debugAddr, telemetryOn, errors.New("-tls-cert and -tls-key go together: give both or neither")
 	}
 	if cfg.ReadHeaderTimeout <= 0 || cfg.IdleTimeout <= 0 || cfg.ShutdownTimeout <= 0 || cfg.MaxCallDuration <= 0 || cfg.DrainGrace <= 0 || cfg.WriteTimeout <= 0 {
-		return cfg, level, debugAddr, errors.New("timeouts must be positive")
+		return cfg, level, debugAddr, telemetryOn, errors.New("timeouts must be positive")
 	}
 	if cfg.Greeter.ReplyInterval < 0 {
-		return cfg, level, debugAddr, errors.New("-reply-interval must not be negative")
+		return cfg, level, debugAddr, telemetryOn, errors.New("-reply-interval must not be negative")
 	}
 	if cfg.MaxHeaderBytes <= 0 || cfg.MaxMessageBytes <= 0 || cfg.Greeter.MaxStreamMessages <= 0 || cfg.MaxConcurrentStreams <= 0 ||
 		cfg.MaxConnections <= 0 || cfg.MaxInflight <= 0 {
-		return cfg, level, debugAddr, errors.New("size limits must be positive")
+		return cfg, level, debugAddr, telemetryOn, errors.New("size limits must be positive")
 	}
 	if cfg.MaxConnectionAge < 0 || cfg.MaxConnectionAgeGrace <= 0 {
-		return cfg, level, debugAddr, errors.New("-max-connection-age must not be negative, -max-connection-age-grace must be positive")
+		return cfg, level, debugAddr, telemetryOn, errors.New("-max-connection-age must not be negative, -max-connection-age-grace must be positive")
 	}
-	return cfg, level, debugAddr, nil
+	return cfg, level, debugAddr, telemetryOn, nil
 }

@@ -13,13 +13,14 @@ import (
 	"time"
 
 	"github.com/hellorpc/hellorpc/internal/server"
+	"github.com/hellorpc/hellorpc/internal/telemetry"
 )
 
 // run starts the server and blocks until ctx is done, then drains it
 // gracefully. It returns an error when the configuration is invalid, the
 // address cannot be listened on, or serving fails.
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	cfg, level, debugAddr, err := parseConfig(args, getenv, stderr)
+	cfg, level, debugAddr, telemetryOn, err := parseConfig(args, getenv, stderr)
 	if errors.Is(err, flag.ErrHelp) {
 		return nil
 	}
@@ -27,6 +28,15 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return err
 	}
 	cfg.Logger = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	var metrics http.Handler
+	if telemetryOn {
+		t, err := telemetry.New(telemetry.Options{})
+		if err != nil {
+			return err
+		}
+		defer func() { _ = t.Shutdown(context.WithoutCancel(ctx)) }()
+		cfg.Telemetry, metrics = t, t.Handler()
+	}
 
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
@@ -38,7 +48,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	printWelcome(stdout, ln.Addr(), scheme)
 	if debugAddr != "" {
-		stop, err := serveDebug(debugAddr, stdout)
+		stop, err := serveDebug(debugAddr, metrics, stdout)
 		if err != nil {
 			ln.Close()
 			return err
@@ -68,14 +78,15 @@ func printWelcome(w io.Writer, addr net.Addr, scheme string) {
 	fmt.Fprintf(w, "  try:   curl -s -H 'Content-Type: application/json' -d '{\"name\":\"eric\"}' %s/rpc_package.HelloWorldService/SayHello\n", base)
 }
 
-// serveDebug serves server.DebugHandler on addr until stop is called.
-func serveDebug(addr string, stdout io.Writer) (stop func(), err error) {
+// serveDebug serves server.DebugHandler (with metrics, if not nil) on addr
+// until stop is called.
+func serveDebug(addr string, metrics http.Handler, stdout io.Writer) (stop func(), err error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("listen on -debug-addr %s: %w", addr, err)
 	}
-	srv := &http.Server{Handler: server.DebugHandler(), ReadHeaderTimeout: 10 * time.Second}
+	srv := &http.Server{Handler: server.DebugHandler(metrics), ReadHeaderTimeout: 10 * time.Second}
 	go func() { _ = srv.Serve(ln) }()
-	fmt.Fprintf(stdout, "debug: http://%s/debug/vars and /debug/pprof/\n", ln.Addr())
+	fmt.Fprintf(stdout, "debug: http://%s/debug/vars, /debug/pprof/ and /metrics\n", ln.Addr())
 	return func() { _ = srv.Close() }, nil
 }

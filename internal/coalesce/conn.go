@@ -152,6 +152,23 @@ func GoAway(c net.Conn) bool {
 	}
 }
 
+// IsHTTP2 reports whether c is or wraps (through NetConn methods) a
+// connection of a Listener whose peer opened cleartext HTTP/2 (h2c).
+func IsHTTP2(c net.Conn) bool {
+	for {
+		switch cc := c.(type) {
+		case *conn:
+			cc.mu.Lock()
+			defer cc.mu.Unlock()
+			return cc.h2
+		case interface{ NetConn() net.Conn }:
+			c = cc.NetConn()
+		default:
+			return false
+		}
+	}
+}
+
 func (c *conn) goAwayNotice() bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()

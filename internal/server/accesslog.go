@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"connectrpc.com/connect"
+
+	"github.com/hellorpc/hellorpc/internal/telemetry"
 )
 
 // call is what the access log learns about one request from inside connect-go,
@@ -19,6 +21,7 @@ import (
 type call struct {
 	code     atomic.Value // connect.Code as string, "ok" on success
 	protocol atomic.Value // connect.ProtocolConnect, ProtocolGRPC or ProtocolGRPCWeb
+	trace    atomic.Value // [2]string: the server span's trace and span ids, with telemetry on
 }
 
 type callKey struct{}
@@ -55,6 +58,10 @@ func accessLog(logger *slog.Logger) func(http.Handler) http.Handler {
 			if code == "" {
 				codeAttr = slog.Attr{} // not an RPC: handlers drop the empty attribute
 			}
+			traceAttr, spanAttr := slog.Attr{}, slog.Attr{} // empty attributes are dropped
+			if ids, ok := rec.call.trace.Load().([2]string); ok {
+				traceAttr, spanAttr = slog.String("trace_id", ids[0]), slog.String("span_id", ids[1])
+			}
 			logger.LogAttrs(r.Context(), slog.LevelInfo, "request",
 				slog.String("method", r.Method),
 				slog.String("path", r.URL.Path),
@@ -65,6 +72,7 @@ func accessLog(logger *slog.Logger) func(http.Handler) http.Handler {
 				slog.Duration("duration", time.Since(start)),
 				slog.Int64("bytes_in", rec.body.n.Load()),
 				slog.Int64("bytes_out", rec.bytes),
+				traceAttr, spanAttr,
 			)
 		})
 	}
@@ -80,6 +88,9 @@ func record(ctx context.Context, peer connect.Peer, err error) {
 		return
 	}
 	c.protocol.Store(peer.Protocol)
+	if traceID, spanID, ok := telemetry.SpanIDs(ctx); ok {
+		c.trace.Store([2]string{traceID, spanID})
+	}
 	if err == nil {
 		c.code.Store("ok")
 		return

@@ -10,6 +10,7 @@ import (
 	"github.com/hellorpc/hellorpc/internal/coalesce"
 	"github.com/hellorpc/hellorpc/internal/connlimit"
 	"github.com/hellorpc/hellorpc/internal/greeter"
+	"github.com/hellorpc/hellorpc/internal/telemetry"
 )
 
 // Config holds the settings of the handler and the HTTP server. The zero value
@@ -117,6 +118,12 @@ type Config struct {
 
 	// Logger receives the server's logs. Default: discard.
 	Logger *slog.Logger
+
+	// Telemetry, when set, measures and traces every RPC (package
+	// telemetry) and receives the server's own figures: calls in flight and
+	// shed, open connections by HTTP version, connections evicted and
+	// refused at the limit, drain state. Default nil: none.
+	Telemetry *telemetry.Telemetry
 
 	// Middleware wraps the handler, first outermost, outside all of the
 	// server's own (to serve more routes beside it, or record requests in

@@ -19,10 +19,15 @@ import (
 // routed (routes.go); greeter validates and answers it.
 func (s *Server) newHandler() http.Handler {
 	cfg := s.cfg
+	interceptors := []connect.Interceptor{rpcOutcome{}, s.drain.interceptor()}
+	if cfg.Telemetry != nil {
+		// Outermost: the span is in the context rpcOutcome records.
+		interceptors = append([]connect.Interceptor{cfg.Telemetry.Interceptor()}, interceptors...)
+	}
 	opts := connect.WithHandlerOptions(
 		connect.WithReadMaxBytes(cfg.MaxMessageBytes),
 		connect.WithCompressMinBytes(cfg.CompressMinBytes),
-		connect.WithInterceptors(rpcOutcome{}, s.drain.interceptor()),
+		connect.WithInterceptors(interceptors...),
 		connect.WithRecover(recoverPanic(cfg.Logger)),
 	)
 	streams := clientStreamPaths(services)

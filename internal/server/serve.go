@@ -87,6 +87,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	srv.BaseContext = func(net.Listener) context.Context { return streamsCtx }
 
 	wrapped := cfg.listener(ln)
+	s.conns.Store(wrapped)
 	srv.ConnState = wrapped.ConnState
 	if s.age != nil {
 		ageCtx, stopAging := context.WithCancel(ctx)

@@ -3,8 +3,11 @@ package server
 import (
 	"context"
 	"net/http"
+	"sync/atomic"
 
 	"connectrpc.com/grpchealth"
+
+	"github.com/hellorpc/hellorpc/internal/connlimit"
 )
 
 // Server is hellorpc, built once by New. It is the http.Handler of every
@@ -15,7 +18,8 @@ type Server struct {
 	handler http.Handler
 	drain   *drain
 	calls   *callLimit
-	age     *connAge // nil: connections live on
+	age     *connAge                           // nil: connections live on
+	conns   atomic.Pointer[connlimit.Listener] // Serve's, for the metrics
 	http    *http.Server
 
 	streamsCtx    context.Context    // the base of every request's context
@@ -33,6 +37,11 @@ func New(cfg Config) *Server {
 	}
 	if cfg.MaxConnectionAge > 0 {
 		s.age = newConnAge(cfg.MaxConnectionAge, cfg.MaxConnectionAgeGrace)
+	}
+	if cfg.Telemetry != nil {
+		if err := s.registerMetrics(cfg.Telemetry, &s.conns); err != nil {
+			cfg.Logger.Error("metrics of the server not registered", "error", err)
+		}
 	}
 	s.handler = s.newHandler()
 	for i := len(cfg.Middleware) - 1; i >= 0; i-- {

@@ -1,0 +1,67 @@
+package server
+
+import (
+	"sync/atomic"
+
+	"go.opentelemetry.io/otel/attribute"
+
+	"github.com/hellorpc/hellorpc/internal/coalesce"
+	"github.com/hellorpc/hellorpc/internal/connlimit"
+	"github.com/hellorpc/hellorpc/internal/telemetry"
+)
+
+// registerMetrics gives t the figures the RPC interceptor cannot see, read
+// at each scrape. conns is Serve's listener once it runs.
+func (s *Server) registerMetrics(t *telemetry.Telemetry, conns *atomic.Pointer[connlimit.Listener]) error {
+	bool01 := func(b bool) int64 {
+		if b {
+			return 1
+		}
+		return 0
+	}
+	listener := func() *connlimit.Listener { return conns.Load() }
+	for _, err := range []error{
+		t.Gauge("hellorpc.calls.in_flight", "Calls in progress (health checks aside).",
+			func(report func(int64, ...attribute.KeyValue)) { report(s.calls.inflight.Load()) }),
+		t.Counter("hellorpc.calls.shed", "Calls answered resource_exhausted at once because -max-inflight were in progress.",
+			s.calls.shed.Load),
+		t.Gauge("hellorpc.draining", "1 while the server drains (health NOT_SERVING), else 0.",
+			func(report func(int64, ...attribute.KeyValue)) { report(bool01(s.drain.draining.Load())) }),
+		t.Gauge("hellorpc.connections.open", "Open connections by HTTP version (2: cleartext HTTP/2; 1.1: the rest, TLS included).",
+			func(report func(int64, ...attribute.KeyValue)) {
+				var h1, h2 int64
+				if l := listener(); l != nil {
+					l.Each(func(c connlimit.Info) {
+						if coalesce.IsHTTP2(c.Conn) {
+							h2++
+						} else {
+							h1++
+						}
+					})
+				}
+				report(h1, attribute.String("http", "1.1"))
+				report(h2, attribute.String("http", "2"))
+			}),
+		t.Counter("hellorpc.connections.evicted", "Idle connections closed to make room at -max-connections.",
+			func() int64 {
+				if l := listener(); l != nil {
+					_, evicted, _ := l.Stats()
+					return evicted
+				}
+				return 0
+			}),
+		t.Counter("hellorpc.connections.refused", "New connections closed at -max-connections because every open one was busy.",
+			func() int64 {
+				if l := listener(); l != nil {
+					_, _, refused := l.Stats()
+					return refused
+				}
+				return 0
+			}),
+	} {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
