@@ -17,7 +17,9 @@ func TestClientOverTLS(t *testing.T) {
 	assert.NoError(t, err, "listen")
 	ctx, cancel := context.WithCancel(t.Context())
 	done := make(chan error, 1)
-	go func() { done <- server.New(server.Config{TLSCertFile: certFile, TLSKeyFile: keyFile, DrainDelay: -1}).Serve(ctx, ln) }()
+	go func() {
+		done <- server.New(server.Config{TLSCertFile: certFile, TLSKeyFile: keyFile, DrainDelay: -1}).Serve(ctx, ln)
+	}()
 	t.Cleanup(func() { cancel(); <-done })
 	url := "https://" + ln.Addr().String()
 

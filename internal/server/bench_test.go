@@ -16,6 +16,7 @@ import (
 	"github.com/hellorpc/hellorpc/internal/greeter"
 	"github.com/hellorpc/hellorpc/internal/server"
 	"github.com/hellorpc/hellorpc/internal/server/servertest"
+	"github.com/hellorpc/hellorpc/internal/telemetry"
 )
 
 // BenchmarkGreeter measures the service alone, without HTTP or encoding.
@@ -53,7 +54,8 @@ func BenchmarkForms(b *testing.B) {
 // with the bare connect handler of the same service and options, for a
 // Connect JSON call and a gRPC-Web call. The ratio full/bare is the cost of
 // the middleware; full+accesslog adds an access log line per call (text,
-// written to io.Discard).
+// written to io.Discard); full+telemetry measures and traces every call
+// (OpenTelemetry metrics and spans; package telemetry).
 func BenchmarkMiddleware(b *testing.B) {
 	cfg := server.Config{}.WithDefaults()
 	_, bare := rpc_packageconnect.NewHelloWorldServiceHandler(greeter.New(cfg.Greeter),
@@ -62,6 +64,13 @@ func BenchmarkMiddleware(b *testing.B) {
 	logged := cfg
 	logged.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	fullLogged := server.New(logged)
+	tel, err := telemetry.New(telemetry.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	measured := cfg
+	measured.Telemetry = tel
+	fullTelemetry := server.New(measured)
 	requests := map[string]struct {
 		contentType string
 		body        []byte
@@ -73,7 +82,7 @@ func BenchmarkMiddleware(b *testing.B) {
 		for _, h := range []struct {
 			name    string
 			handler http.Handler
-		}{{"bare", bare}, {"full", full}, {"full+accesslog", fullLogged}} {
+		}{{"bare", bare}, {"full", full}, {"full+accesslog", fullLogged}, {"full+telemetry", fullTelemetry}} {
 			b.Run(name+"/"+h.name, func(b *testing.B) {
 				b.ReportAllocs()
 				for b.Loop() {
