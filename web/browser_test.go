@@ -2,7 +2,10 @@ package web_test
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -19,6 +22,7 @@ import (
 	"github.com/hellorpc/hellorpc/internal/browsertest"
 	"github.com/hellorpc/hellorpc/internal/server"
 	"github.com/hellorpc/hellorpc/internal/server/servertest"
+	"github.com/hellorpc/hellorpc/internal/telemetry"
 )
 
 // ScreenshotDirVar names a directory where the browser test saves its
@@ -187,4 +191,37 @@ func TestPageRefusesNonHTTPAPIAndEnforcesItsPolicy(t *testing.T) {
 	})`, chromedp.EvalAwaitPromise))
 	assert.NoError(t, err, "add an inline script")
 	assert.Equal(t, violated, "script-src-elem", "the CSP refuses an inline script")
+}
+
+// TestPageCallSharesItsTraceWithTheServer checks that a call from the page
+// carries a W3C traceparent: the page shows the trace id, and the server's
+// access log line for the call has the same one (its span continues the
+// browser's trace), cross-origin too (the preflight allows the header).
+func TestPageCallSharesItsTraceWithTheServer(t *testing.T) {
+	ctx := browsertest.New(t)
+	tel, err := telemetry.New(telemetry.Options{})
+	assert.NoError(t, err, "telemetry")
+	logs := &servertest.Buffer{}
+	page := servertest.Start(t, server.Config{})
+	api := servertest.Start(t, server.Config{Telemetry: tel, CORSOrigins: []string{page.URL},
+		Logger: slog.New(slog.NewJSONHandler(logs, nil))})
+	for _, protocol := range []string{"connect-json", "grpcweb-binary", "connect-get"} {
+		got := call(t, ctx, page.URL+"/?api="+url.QueryEscape(api.URL), protocol, "eric")
+		assert.Equal(t, got.Reply, "Hello, eric!", protocol+" reply")
+		evalCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		shown, err := chromedp.Run(evalCtx, chromedp.Evaluate[string](`document.getElementById("trace-id").textContent`))
+		cancel()
+		assert.NoError(t, err, "read the trace id")
+		assert.Equal(t, len(shown), 32, protocol+": a trace id is shown: "+shown)
+		var logged []string
+		for line := range strings.Lines(logs.String()) {
+			var rec map[string]any
+			if json.Unmarshal([]byte(line), &rec) == nil && rec["path"] == "/rpc_package.HelloWorldService/SayHello" {
+				id, _ := rec["trace_id"].(string)
+				logged = append(logged, id)
+			}
+		}
+		assert.True(t, len(logged) > 0 && logged[len(logged)-1] == shown,
+			fmt.Sprintf("%s: the server logged the page's trace id %s (logged %v)", protocol, shown, logged))
+	}
 }

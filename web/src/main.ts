@@ -25,6 +25,7 @@ const reply = element<HTMLElement>("reply");
 const protocolUsed = element<HTMLElement>("protocol-used");
 const contentType = element<HTMLElement>("content-type");
 const roundTrip = element<HTMLElement>("round-trip");
+const traceIdShown = element<HTMLElement>("trace-id");
 const streamButton = element<HTMLButtonElement>("stream");
 const streamResult = element<HTMLElement>("stream-result");
 const greetings = element<HTMLOListElement>("greetings");
@@ -71,7 +72,7 @@ function call() {
   const typed = apiInput.value.trim();
   const baseUrl = typed === "" ? location.origin : httpBase(typed);
   if (baseUrl === null) throw new Error(`The API base URL must be an http: or https: URL, not "${typed}".`);
-  const wire: Wire = { method: "", requestContentType: "", responseContentType: "", networkError: false };
+  const wire: Wire = { method: "", requestContentType: "", responseContentType: "", networkError: false, traceId: "" };
   const client = createClient(HelloWorldService, protocol.transport(baseUrl, recordingFetch(wire)));
   return { protocol, baseUrl, wire, client };
 }
@@ -110,6 +111,7 @@ async function send(): Promise<void> {
   protocolUsed.textContent = `${protocol.label} (${wire.method || "no request"})`;
   contentType.textContent = wire.responseContentType || "none (no response)";
   roundTrip.textContent = `${(performance.now() - started).toFixed(1)} ms`;
+  traceIdShown.textContent = wire.traceId || "—";
 }
 
 // stream calls LotsOfReplies and shows each greeting as soon as it arrives.

@@ -49,13 +49,26 @@ export interface Wire {
   requestContentType: string;
   responseContentType: string;
   networkError: boolean;
+  traceId: string; // the W3C trace id the call was sent with
 }
 
-// recordingFetch returns a fetch that fills wire with what it sees.
+// randomHex returns bytes random bytes as lower-case hex.
+function randomHex(bytes: number): string {
+  const b = crypto.getRandomValues(new Uint8Array(bytes));
+  return Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
+}
+
+// recordingFetch returns a fetch that fills wire with what it sees, and
+// starts a trace: each request carries a W3C traceparent (sampled), so the
+// server's span of the call shares its trace id.
 export function recordingFetch(wire: Wire): typeof globalThis.fetch {
   return async (input, init) => {
     wire.method = init?.method ?? "GET";
-    wire.requestContentType = new Headers(init?.headers).get("content-type") ?? "";
+    const headers = new Headers(init?.headers);
+    wire.requestContentType = headers.get("content-type") ?? "";
+    wire.traceId = randomHex(16);
+    headers.set("traceparent", `00-${wire.traceId}-${randomHex(8)}-01`);
+    init = { ...init, headers };
     let response: Response;
     try {
       response = await globalThis.fetch(input, init);
