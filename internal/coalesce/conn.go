@@ -9,6 +9,7 @@ import (
 	"os"
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -23,6 +24,14 @@ const (
 	direct                // HTTP/1.x: every call passes straight through
 	coalescing
 )
+
+// queued and flushes count, for all connections, the Writes that a
+// coalescing connection queued and the socket writes its flusher made.
+var queued, flushes atomic.Int64
+
+// Stats returns how many Writes coalescing connections have queued and in
+// how many socket writes they went out: their ratio is the coalescing.
+func Stats() (writes, socketWrites int64) { return queued.Load(), flushes.Load() }
 
 var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, 32<<10); return &b }}
 
@@ -252,6 +261,7 @@ func (c *conn) Write(p []byte) (int, error) {
 		c.buf = bufPool.Get().(*[]byte)
 	}
 	*c.buf = append(*c.buf, p...)
+	queued.Add(1)
 	if !c.flushing {
 		c.flushing = true
 		go c.flush()
@@ -312,6 +322,7 @@ func (c *conn) flush() {
 		c.drained.Broadcast() // room again for waiting Writes
 		c.mu.Unlock()
 
+		flushes.Add(1)
 		if _, err := c.writeSocket(*out, time.Time{}); err != nil {
 			c.mu.Lock()
 			if c.err == nil {

@@ -42,6 +42,10 @@ func (s *Server) registerMetrics(t *telemetry.Telemetry, conns *atomic.Pointer[c
 				report(h1, attribute.String("http", "1.1"))
 				report(h2, attribute.String("http", "2"))
 			}),
+		t.Counter("hellorpc.coalesce.writes", "Writes of HTTP/2 frames that coalescing connections queued.",
+			func() int64 { w, _ := coalesce.Stats(); return w }),
+		t.Counter("hellorpc.coalesce.flushes", "Socket writes in which the queued writes went out.",
+			func() int64 { _, f := coalesce.Stats(); return f }),
 		t.Counter("hellorpc.connections.evicted", "Idle connections closed to make room at -max-connections.",
 			func() int64 {
 				if l := listener(); l != nil {

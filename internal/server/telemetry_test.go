@@ -99,6 +99,8 @@ func TestMetricsCountEveryProtocolAndCode(t *testing.T) {
 	assert.Equal(t, got["hellorpc_calls_in_flight"], float64(0), "nothing in flight after the calls")
 	assert.Equal(t, got["hellorpc_draining"], float64(0), "not draining")
 	assert.True(t, got[`hellorpc_connections_open{http="2"}`] >= 1, "an h2c connection is open")
+	assert.True(t, got["hellorpc_coalesce_flushes_total"] >= 1 && got["hellorpc_coalesce_writes_total"] >= got["hellorpc_coalesce_flushes_total"],
+		"coalescing: writes queued and socket writes counted")
 }
 
 func TestShedCallsAreCounted(t *testing.T) {
