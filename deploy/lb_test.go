@@ -156,13 +156,24 @@ func (in *instance) stop(t *testing.T) {
 
 // served counts the SayHello calls the instance's access log shows
 // answered with ok.
-func (in *instance) served() int {
+func (in *instance) served() int { return in.servedSince(time.Time{}) }
+
+// servedSince counts those logged at or after since (the log's own time:
+// lines reach the log in batches).
+func (in *instance) servedSince(since time.Time) int {
 	n := 0
 	for line := range strings.Lines(in.logs.String()) {
-		if strings.Contains(line, "msg=request") && strings.Contains(line, "path="+rpc_packageconnect.HelloWorldServiceSayHelloProcedure+" ") &&
-			strings.Contains(line, " code=ok ") {
-			n++
+		if !strings.Contains(line, "msg=request") || !strings.Contains(line, "path="+rpc_packageconnect.HelloWorldServiceSayHelloProcedure+" ") ||
+			!strings.Contains(line, " code=ok ") {
+			continue
 		}
+		if !since.IsZero() {
+			stamp, _, _ := strings.Cut(strings.TrimPrefix(line, "time="), " ")
+			if at, err := time.Parse(time.RFC3339Nano, stamp); err != nil || at.Before(since) {
+				continue
+			}
+		}
+		n++
 	}
 	return n
 }
@@ -265,7 +276,18 @@ func testBalancer(t *testing.T, lb balancer, bin string) {
 			clientOK.Add(1)
 		}
 	}
-	after := servedBy(instances)
+	// The instances log in batches: wait until every call is in the logs.
+	var after []int
+	for settle := time.Now().Add(5 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		after = servedBy(instances)
+		total := 0
+		for i := range after {
+			total += after[i] - before[i]
+		}
+		if total >= perProtocol*len(protocols) || time.Now().After(settle) {
+			break
+		}
+	}
 	mean := float64(perProtocol*len(protocols)) / float64(len(instances))
 	for i := range instances {
 		got := float64(after[i] - before[i])
@@ -308,20 +330,15 @@ func testBalancer(t *testing.T, lb balancer, bin string) {
 	const rounds = 3
 	for round := 1; round <= rounds; round++ {
 		for i, in := range instances {
-			signalled := time.Now()
-			seenAt := make(chan int, 1)
-			go func() { // what the instance served up to 0.7 s into its drain
-				time.Sleep(700 * time.Millisecond)
-				seenAt <- in.served()
-			}()
 			if lb.rotate != nil {
 				lb.rotate(t, dir, i, false)
 			}
+			signalled := time.Now()
 			in.stop(t)
 			if lb.leaves {
-				if n, last := <-seenAt, in.served(); last != n {
-					t.Errorf("%s: instance %d served %d calls in the last %v of its drain: still in rotation",
-						lb.name, i+1, last-n, time.Since(signalled)-700*time.Millisecond)
+				// Out of rotation by 0.7 s into its 1 s drain delay.
+				if late := in.servedSince(signalled.Add(700 * time.Millisecond)); late != 0 {
+					t.Errorf("%s: instance %d served %d calls after 0.7 s of its drain: still in rotation", lb.name, i+1, late)
 				}
 			}
 			served := in.served()

@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/hellorpc/hellorpc/internal/cli"
 	"github.com/hellorpc/hellorpc/internal/server"
 	"github.com/hellorpc/hellorpc/internal/telemetry"
 )
@@ -27,7 +28,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err != nil {
 		return err
 	}
-	cfg.Logger = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	// Log lines go out in batches from a goroutine of their own; Close, after
+	// the drain, writes the last of them.
+	logs := cli.NewLogWriter(stderr, 0, 0)
+	defer logs.Close()
+	cfg.Logger = slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: level}))
 	var metrics http.Handler
 	if telemetryOn {
 		t, err := telemetry.New(telemetry.Options{})

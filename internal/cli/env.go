@@ -1,5 +1,6 @@
-// Package cli holds what hellorpc's commands share in reading their
-// configuration: flags that fall back to environment variables.
+// Package cli holds what hellorpc's commands share: flags that fall back to
+// environment variables, and a log writer that batches lines off the
+// request path.
 package cli
 
 import (
