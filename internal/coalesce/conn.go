@@ -59,6 +59,7 @@ type conn struct {
 	inject    []byte // control frames (GOAWAY) to write at the next frame boundary
 	final     bool   // after inject, nothing more may be written (the guard tripped)
 	finalSent bool
+	finalDone chan struct{} // closed once the guard's GOAWAY is written or queued
 	noticed   bool // the first GOAWAY of a graceful shutdown is queued or sent
 }
 
@@ -105,9 +106,18 @@ func (c *conn) Read(p []byte) (int, error) {
 		if !c.final {
 			c.inject = append(c.inject, c.guard.goAway()...)
 			c.final = true
+			c.finalDone = make(chan struct{})
 			c.sendPendingLocked(false)
 		}
+		done := c.finalDone
 		c.mu.Unlock()
+		// Read no more; net/http then writes out what it has buffered, which
+		// ends on a frame boundary, where the GOAWAY can follow, before it
+		// sees this error and closes the connection.
+		select {
+		case <-done:
+		case <-time.After(time.Second):
+		}
 		return 0, ErrEnhanceYourCalm
 	}
 	return n, err
@@ -139,7 +149,10 @@ func (c *conn) sendPendingLocked(fromWriter bool) {
 		return
 	}
 	c.inject = nil
-	c.finalSent = c.final
+	if c.final && !c.finalSent {
+		c.finalSent = true
+		close(c.finalDone)
+	}
 }
 
 // GoAway sends the first GOAWAY of a graceful shutdown (RFC 9113 §6.8: last
@@ -396,12 +409,30 @@ func (c *conn) Close() error {
 		force.Stop()
 	}
 	err := c.err
+	linger := c.finalSent && err == nil
 	c.mu.Unlock()
+	if linger {
+		lingerClose(c.Conn)
+	}
 	cerr := c.Conn.Close()
 	if err != nil {
 		return err // the sticky write error
 	}
 	return cerr
+}
+
+// lingerClose ends a connection that got the guard's GOAWAY as a lingering
+// close does: it shuts down the writing side and reads (and drops) what the
+// peer still sends, for up to half a second, so that closing with unread
+// input does not reset the connection and destroy the GOAWAY before the
+// peer reads it.
+func lingerClose(c net.Conn) {
+	cw, ok := c.(interface{ CloseWrite() error })
+	if !ok || cw.CloseWrite() != nil {
+		return
+	}
+	_ = c.SetReadDeadline(time.Now().Add(500 * time.Millisecond))
+	_, _ = io.Copy(io.Discard, c)
 }
 
 // SetWriteDeadline bounds the Writes of a pass-through connection and, on a
