@@ -60,7 +60,7 @@ type conn struct {
 	final     bool   // after inject, nothing more may be written (the guard tripped)
 	finalSent bool
 	finalDone chan struct{} // closed once the guard's GOAWAY is written or queued
-	noticed   bool // the first GOAWAY of a graceful shutdown is queued or sent
+	noticed   bool          // the first GOAWAY of a graceful shutdown is queued or sent
 }
 
 func newConn(c net.Conn, opts Options, always bool) *conn {
