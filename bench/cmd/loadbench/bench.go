@@ -14,10 +14,10 @@ import (
 )
 
 type config struct {
-	hello, grpc, bare, proto string
-	rounds                   int
-	duration                 time.Duration
-	helloArgs, only          string
+	hello, grpc, bare, connect, proto string
+	rounds                            int
+	duration                          time.Duration
+	helloArgs, only                   string
 }
 
 // target is one server under test.
@@ -60,6 +60,10 @@ func benchmark(ctx context.Context, cfg config) error {
 		{name: "hello-server, coalescing off", addr: "127.0.0.1:50093", json: true, cmd: pinned(0, cfg.hello, offArgs...)},
 		{name: "grpc-go", addr: "127.0.0.1:50090", cmd: pinned(0, cfg.grpc, "-addr", "127.0.0.1:50090")},
 		{name: "net/http ceiling", addr: "127.0.0.1:50091", json: true, cmd: pinned(0, cfg.bare, "-addr", "127.0.0.1:50091")},
+	}
+	if cfg.connect != "" {
+		targets = append(targets, &target{name: "bare connect-go", addr: "127.0.0.1:50094", json: true,
+			cmd: pinned(0, cfg.connect, "-addr", "127.0.0.1:50094")})
 	}
 	for _, t := range targets {
 		if err := start(t); err != nil {
@@ -206,13 +210,13 @@ func printTable(scenarios []scenario, targets []*target, results map[string]map[
 		p50 := func(r result) float64 { return r.p50 }
 		p99 := func(r result) float64 { return r.p99 }
 		off := "hello-server, coalescing off"
-		ratios = append(ratios, fmt.Sprintf("| %s | %s | %s | %s | %s | %s | %s |", s.name,
-			ratio("net/http ceiling", rps), ratio("net/http ceiling", p99), ratio("grpc-go", rps),
+		ratios = append(ratios, fmt.Sprintf("| %s | %s | %s | %s | %s | %s | %s | %s |", s.name,
+			ratio("bare connect-go", rps), ratio("net/http ceiling", rps), ratio("net/http ceiling", p99), ratio("grpc-go", rps),
 			ratio(off, rps), ratio(off, p50), ratio(off, p99)))
 	}
 	fmt.Println()
-	fmt.Println("| scenario | hello / ceiling, req/s | hello / ceiling, p99 | hello / grpc-go, req/s | coalescing on / off, req/s | on / off, p50 | on / off, p99 |")
-	fmt.Println("|---|---|---|---|---|---|---|")
+	fmt.Println("| scenario | hello / bare connect-go, req/s | hello / ceiling, req/s | hello / ceiling, p99 | hello / grpc-go, req/s | coalescing on / off, req/s | on / off, p50 | on / off, p99 |")
+	fmt.Println("|---|---|---|---|---|---|---|---|")
 	for _, r := range ratios {
 		fmt.Println(r)
 	}

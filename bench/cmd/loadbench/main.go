@@ -7,7 +7,7 @@
 // request, and the median of the per-round ratios of hello-server to the
 // ceiling and to grpc-go. bench/run builds everything and calls it.
 //
-//	loadbench -hello BIN -grpc BIN -bare BIN [-rounds 3] [-duration 4s]
+//	loadbench -hello BIN -grpc BIN -bare BIN [-connect BIN] [-rounds 3] [-duration 4s]
 package main
 
 import (
@@ -33,6 +33,7 @@ func run(ctx context.Context, args []string) error {
 	fs.StringVar(&cfg.hello, "hello", "", "hello-server binary")
 	fs.StringVar(&cfg.grpc, "grpc", "", "grpc-server binary (the peer)")
 	fs.StringVar(&cfg.bare, "bare", "", "bare-server binary (the ceiling)")
+	fs.StringVar(&cfg.connect, "connect", "", "connect-server binary (bare connect-go, the peer of the browser path; optional)")
 	fs.StringVar(&cfg.proto, "proto", "proto/rpc_package/helloworld.proto", "the proto file, for ghz")
 	fs.IntVar(&cfg.rounds, "rounds", 3, "interleaved rounds")
 	fs.DurationVar(&cfg.duration, "duration", 0, "load per measurement (default 4s)")
