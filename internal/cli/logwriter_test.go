@@ -1,7 +1,6 @@
 package cli_test
 
 import (
-	"bytes"
 	"fmt"
 	"strings"
 	"sync"
@@ -10,28 +9,11 @@ import (
 
 	"github.com/hellorpc/hellorpc/internal/assert"
 	"github.com/hellorpc/hellorpc/internal/cli"
+	"github.com/hellorpc/hellorpc/internal/server/servertest"
 )
 
-// lockedBuffer is a bytes.Buffer safe for the writer's goroutine.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 func TestLogWriterLosesNoLineAtClose(t *testing.T) {
-	var out lockedBuffer
+	var out servertest.Buffer
 	w := cli.NewLogWriter(&out, 0, time.Hour) // only Close or a half-full buffer writes
 	var wg sync.WaitGroup
 	for g := range 8 {
@@ -50,7 +32,7 @@ func TestLogWriterLosesNoLineAtClose(t *testing.T) {
 }
 
 func TestLogWriterWritesOnItsInterval(t *testing.T) {
-	var out lockedBuffer
+	var out servertest.Buffer
 	w := cli.NewLogWriter(&out, 0, 10*time.Millisecond)
 	defer w.Close()
 	fmt.Fprintln(w, "hello")
@@ -64,13 +46,13 @@ func TestLogWriterWritesOnItsInterval(t *testing.T) {
 // blocked is a destination that takes nothing until released.
 type blocked struct {
 	release chan struct{}
-	got     *lockedBuffer
+	got     *servertest.Buffer
 }
 
 func (b blocked) Write(p []byte) (int, error) { <-b.release; return b.got.Write(p) }
 
 func TestLogWriterNeverBlocksAndCountsDrops(t *testing.T) {
-	dest := blocked{release: make(chan struct{}), got: &lockedBuffer{}}
+	dest := blocked{release: make(chan struct{}), got: &servertest.Buffer{}}
 	w := cli.NewLogWriter(dest, 1<<10, time.Millisecond)
 	start := time.Now()
 	for range 10_000 {

@@ -47,25 +47,25 @@ func (s *Server) registerMetrics(t *telemetry.Telemetry, conns *atomic.Pointer[c
 		t.Counter("hellorpc.coalesce.flushes", "Socket writes in which the queued writes went out.",
 			func() int64 { _, f := coalesce.Stats(); return f }),
 		t.Counter("hellorpc.connections.evicted", "Idle connections closed to make room at -max-connections.",
-			func() int64 {
-				if l := listener(); l != nil {
-					_, evicted, _ := l.Stats()
-					return evicted
-				}
-				return 0
-			}),
+			connStat(listener, func(evicted, _ int64) int64 { return evicted })),
 		t.Counter("hellorpc.connections.refused", "New connections closed at -max-connections because every open one was busy.",
-			func() int64 {
-				if l := listener(); l != nil {
-					_, _, refused := l.Stats()
-					return refused
-				}
-				return 0
-			}),
+			connStat(listener, func(_, refused int64) int64 { return refused })),
 	} {
 		if err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// connStat reads one of the connection limit's counters, 0 before Serve.
+func connStat(listener func() *connlimit.Listener, pick func(evicted, refused int64) int64) func() int64 {
+	return func() int64 {
+		l := listener()
+		if l == nil {
+			return 0
+		}
+		_, evicted, refused := l.Stats()
+		return pick(evicted, refused)
+	}
 }
