@@ -162,52 +162,48 @@ func (c *conn) sendPendingLocked(fromWriter bool) {
 // nothing of it, serves on until its own GOAWAY at shutdown. It reports
 // whether c is such a connection.
 func GoAway(c net.Conn) bool {
-	for {
-		switch cc := c.(type) {
-		case *conn:
-			return cc.goAwayNotice()
-		case interface{ NetConn() net.Conn }:
-			c = cc.NetConn()
-		default:
-			return false
-		}
+	cc := unwrap(c)
+	if cc == nil {
+		return false
 	}
+	cc.mu.Lock()
+	defer cc.mu.Unlock()
+	if !cc.h2 || cc.closed || cc.final {
+		return false
+	}
+	if !cc.noticed {
+		cc.noticed = true
+		cc.inject = append(cc.inject, goAwayFrame(1<<31-1, 0, "draining")...)
+		cc.sendPendingLocked(false)
+	}
+	return true
 }
 
 // IsHTTP2 reports whether c is or wraps (through NetConn methods) a
 // connection of a Listener whose peer opened cleartext HTTP/2 (h2c).
 func IsHTTP2(c net.Conn) bool {
+	cc := unwrap(c)
+	if cc == nil {
+		return false
+	}
+	cc.mu.Lock()
+	defer cc.mu.Unlock()
+	return cc.h2
+}
+
+// unwrap finds the connection of a Listener in c or below it, following
+// NetConn methods; nil if there is none.
+func unwrap(c net.Conn) *conn {
 	for {
 		switch cc := c.(type) {
 		case *conn:
-			cc.mu.Lock()
-			defer cc.mu.Unlock()
-			return cc.h2
+			return cc
 		case interface{ NetConn() net.Conn }:
 			c = cc.NetConn()
 		default:
-			return false
+			return nil
 		}
 	}
-}
-
-func (c *conn) goAwayNotice() bool {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.goAwayNoticeLocked()
-}
-
-// goAwayNoticeLocked queues the first GOAWAY, once; c.mu is held.
-func (c *conn) goAwayNoticeLocked() bool {
-	if !c.h2 || c.closed || c.final {
-		return false
-	}
-	if !c.noticed {
-		c.noticed = true
-		c.inject = append(c.inject, goAwayFrame(1<<31-1, 0, "draining")...)
-		c.sendPendingLocked(false)
-	}
-	return true
 }
 
 // decide looks at the first bytes read; c.mu is held.
