@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -85,10 +86,11 @@ func TestPageSameOrigin(t *testing.T) {
 
 			got = call(t, ctx, srv.URL+"/", protocol, "")
 			assert.Equal(t, got.State, "error", "state for an empty name")
-			assert.Equal(t, got.Reply, "Invalid argument: invalid name: name must not be empty", "error shown")
+			assert.Equal(t, got.Reply, "Invalid argument: invalid name: name must not be empty"+checkedInPage, "error shown")
 
 			got = call(t, ctx, srv.URL+"/", protocol, strings.Repeat("x", 101))
-			assert.Equal(t, got.Reply, "Invalid argument: invalid name: name must be at most 100 characters, got 101", "error shown for a long name")
+			assert.Equal(t, got.Reply, "Invalid argument: invalid name: name must be at most 100 characters, got 101"+checkedInPage,
+				"error shown for a long name")
 		})
 	}
 
@@ -224,4 +226,27 @@ func TestPageCallSharesItsTraceWithTheServer(t *testing.T) {
 		assert.True(t, len(logged) > 0 && logged[len(logged)-1] == shown,
 			fmt.Sprintf("%s: the server logged the page's trace id %s (logged %v)", protocol, shown, logged))
 	}
+}
+
+// checkedInPage ends the message of a name that the page refused itself.
+const checkedInPage = " (checked in the page; nothing was sent)"
+
+// TestPageChecksTheNameBeforeSending checks that the page applies the
+// proto's rules itself: an invalid name is refused with the message the
+// server answers for it, and no call reaches the server; a valid one near
+// the limit goes through.
+func TestPageChecksTheNameBeforeSending(t *testing.T) {
+	ctx := browsertest.New(t)
+	srv := servertest.Start(t, server.Config{})
+	for _, name := range []string{"", strings.Repeat("é", 101)} {
+		_, want := serverVerdict(t, servertest.HTTP1Client(t), srv.URL, name)
+		assert.Contains(t, want, "invalid name: name must", "the server's message")
+		before := srv.RequestsTo("/rpc_package.HelloWorldService/SayHello")
+		got := call(t, ctx, srv.URL, "connect-json", name)
+		assert.Equal(t, got.State, "error", "state for "+strconv.Quote(name))
+		assert.Equal(t, got.Reply, "Invalid argument: "+want+checkedInPage, "the page's message")
+		assert.Equal(t, srv.RequestsTo("/rpc_package.HelloWorldService/SayHello"), before, "calls that reached the server")
+	}
+	got := call(t, ctx, srv.URL, "connect-json", strings.Repeat("é", 100))
+	assert.Equal(t, got.State, "ok", "state for 100 code points (reply "+got.Reply+")")
 }

@@ -39,6 +39,7 @@ var contentTypes = map[string]string{
 	".ico":  "image/x-icon",
 	".json": "application/json",
 	".txt":  "text/plain; charset=utf-8",
+	".yaml": "application/yaml", // RFC 9512
 }
 
 // ContentSecurityPolicy is sent with every file of the page: scripts,

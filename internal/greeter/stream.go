@@ -35,9 +35,6 @@ func Greetings(name string) []string {
 // LotsOfReplies sends the greetings for req.Name one by one, pausing between
 // them as Options says, and stops early when the call ends.
 func (g *Greeter) LotsOfReplies(ctx context.Context, req *rpc.HelloRequest, stream *connect.ServerStream[rpc.HelloReply]) error {
-	if err := ValidateName(req.GetName()); err != nil {
-		return err
-	}
 	for i, message := range Greetings(req.GetName()) {
 		if i > 0 {
 			if err := g.opts.Pace(ctx, i); err != nil {
@@ -56,7 +53,7 @@ func (g *Greeter) LotsOfReplies(ctx context.Context, req *rpc.HelloRequest, stre
 func (g *Greeter) LotsOfGreetings(_ context.Context, stream *connect.ClientStream[rpc.HelloRequest]) (*rpc.HelloReply, error) {
 	var names []string
 	for stream.Receive() {
-		if err := g.checkStreamName(stream.Msg().GetName(), len(names)+1); err != nil {
+		if err := g.checkCount(len(names) + 1); err != nil {
 			return nil, err
 		}
 		names = append(names, stream.Msg().GetName())
@@ -80,7 +77,7 @@ func (g *Greeter) BidiHello(_ context.Context, stream *connect.BidiStream[rpc.He
 		if err != nil {
 			return err
 		}
-		if err := g.checkStreamName(req.GetName(), n); err != nil {
+		if err := g.checkCount(n); err != nil {
 			return err
 		}
 		if err := stream.Send(&rpc.HelloReply{Message: Greeting(req.GetName())}); err != nil {
@@ -89,15 +86,13 @@ func (g *Greeter) BidiHello(_ context.Context, stream *connect.BidiStream[rpc.He
 	}
 }
 
-// checkStreamName checks the n-th name of a client stream (counting from 1):
-// the cap on messages, then the rule of ValidateName.
-func (g *Greeter) checkStreamName(name string, n int) error {
+// checkCount checks the n-th message of a client stream (counting from 1)
+// against the cap on messages. Each name's rule was checked as it was
+// received (internal/validation).
+func (g *Greeter) checkCount(n int) error {
 	if n > g.opts.MaxStreamMessages {
 		return connect.NewError(connect.CodeResourceExhausted,
 			fmt.Errorf("too many names: at most %d messages per stream", g.opts.MaxStreamMessages))
-	}
-	if description, ok := checkName(name); !ok {
-		return invalidName(fmt.Sprintf("message %d: %s", n, description))
 	}
 	return nil
 }

@@ -139,8 +139,11 @@ func (e *env) pythonStubs(ctx context.Context, python string) (string, error) {
 	if err := os.MkdirAll(stubs, 0o755); err != nil {
 		return "", err
 	}
-	_, err := e.output(ctx, nil, python, "-m", "grpc_tools.protoc", "-I", "proto/rpc_package",
-		"--python_out="+stubs, "--grpc_python_out="+stubs, "proto/rpc_package/helloworld.proto")
+	// helloworld.proto imports the schemas of its annotations, which need
+	// stubs too (buf.validate, google.api; google is a namespace package).
+	_, err := e.output(ctx, nil, python, "-m", "grpc_tools.protoc", "-I", "proto/rpc_package", "-I", "proto",
+		"--python_out="+stubs, "--grpc_python_out="+stubs, "proto/rpc_package/helloworld.proto",
+		"proto/buf/validate/validate.proto", "proto/google/api/annotations.proto", "proto/google/api/http.proto")
 	return stubs, err
 }
 

@@ -118,10 +118,14 @@ func (rpcOutcome) WrapStreamingHandler(next connect.StreamingHandlerFunc) connec
 	}
 }
 
-// protocolOf names the RPC protocol of r: connect-go's word when the request
-// reached an RPC, else a guess from the Content-Type for requests answered
-// before (shed, refused), or "http" for the page.
+// protocolOf names the RPC protocol of r: "rest" for a REST path (its call
+// reaches connect-go transcoded), connect-go's word when the request reached
+// an RPC, else a guess from the Content-Type for requests answered before
+// (shed, refused), or "http" for the page.
 func (c *call) protocolOf(r *http.Request) string {
+	if isREST(r) {
+		return "rest"
+	}
 	if p, _ := c.protocol.Load().(string); p != "" {
 		return p
 	}

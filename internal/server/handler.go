@@ -9,17 +9,26 @@ import (
 
 	"connectrpc.com/connect"
 
+	rpc "github.com/hellorpc/hellorpc/gen/rpc_package"
 	"github.com/hellorpc/hellorpc/internal/grpcwebtext"
+	"github.com/hellorpc/hellorpc/internal/validation"
 )
 
 // newHandler returns the http.Handler that serves every route of hellorpc.
 // A request enters here and passes the middleware, outermost first: access
 // log, Connection: close on retired connections and while draining, CORS, the in-flight call limit, gRPC-Web text mode, the HTTP/2 check
 // for gRPC, the Connect GET check, the body cap, deadlines. It is then
-// routed (routes.go); greeter validates and answers it.
+// routed (routes.go: RPC paths, REST, the page); the interceptors record its
+// outcome, and validate each message against the proto's rules
+// (internal/validation); greeter answers it.
 func (s *Server) newHandler() http.Handler {
 	cfg := s.cfg
-	interceptors := []connect.Interceptor{rpcOutcome{}, s.drain.interceptor()}
+	validate, err := validation.New(&rpc.HelloRequest{})
+	if err != nil {
+		panic(err) // the rules are compiled in: a build defect that every test shows
+	}
+	// Innermost: validation, so that its errors are recorded as any other.
+	interceptors := []connect.Interceptor{rpcOutcome{}, s.drain.interceptor(), validate}
 	if cfg.Telemetry != nil {
 		// Outermost: the span is in the context rpcOutcome records.
 		interceptors = append([]connect.Interceptor{cfg.Telemetry.Interceptor()}, interceptors...)

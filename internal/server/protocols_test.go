@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"buf.build/gen/go/bufbuild/protovalidate/protocolbuffers/go/buf/validate"
 	"connectrpc.com/connect"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 
@@ -134,14 +135,23 @@ func assertInvalidName(t *testing.T, err error) {
 	assert.Equal(t, connectErr.Code(), connect.CodeInvalidArgument, "code")
 	assert.Contains(t, connectErr.Message(), "invalid name: ", "message")
 	assert.Contains(t, connectErr.Message(), "name must", "message")
+	// The contract's google.rpc.BadRequest, then protovalidate's own detail.
 	details := connectErr.Details()
-	assert.Equal(t, len(details), 1, "number of details")
+	assert.Equal(t, len(details), 2, "number of details")
 	value, err := details[0].Value()
 	assert.NoError(t, err, "decode detail")
 	badRequest, ok := value.(*errdetails.BadRequest)
 	assert.True(t, ok, "detail is a google.rpc.BadRequest")
 	assert.Equal(t, len(badRequest.GetFieldViolations()), 1, "field violations")
 	assert.Equal(t, badRequest.GetFieldViolations()[0].GetField(), "name", "violated field")
+	assert.True(t, strings.HasSuffix(connectErr.Message(), badRequest.GetFieldViolations()[0].GetDescription()),
+		"the message ends with the violation's description")
+	value, err = details[1].Value()
+	assert.NoError(t, err, "decode detail")
+	violations, ok := value.(*validate.Violations)
+	assert.True(t, ok, "second detail is a buf.validate.Violations")
+	assert.Equal(t, len(violations.GetViolations()), 1, "violations")
+	assert.Contains(t, violations.GetViolations()[0].GetRuleId(), "name.", "rule id")
 }
 
 func TestGRPCOverHTTP1IsRefusedClearly(t *testing.T) {

@@ -22,13 +22,21 @@ var services = []string{
 }
 
 // routes returns every route of hellorpc, in one place: the services, each
-// with the handler options opts, the plain HTTP health checks, and the page
-// for any other path.
+// with the handler options opts; REST under /v1/ (rest.go); the plain HTTP
+// health checks; and the page, with /openapi.yaml, for any other path.
 func (s *Server) routes(opts connect.HandlerOption) *routes {
 	reflector := grpcreflect.NewStaticReflector(services...)
 	// /healthz and /readyz for HTTP checkers, else the page at "/" and its files.
 	rt := &routes{fallback: s.drain.probes(web.Handler())}
-	rt.handle(rpc_packageconnect.NewHelloWorldServiceHandler(greeter.New(s.cfg.Greeter), opts))
+	prefix, hello := rpc_packageconnect.NewHelloWorldServiceHandler(greeter.New(s.cfg.Greeter), opts)
+	rt.handle(prefix, hello)
+	rest, err := newREST(prefix, hello)
+	if err != nil {
+		// The bindings are compiled in: a transcoder that cannot be built is a
+		// build defect, which every test of the server shows.
+		panic(err)
+	}
+	rt.rest = rest
 	rt.handle(grpchealth.NewHandler(quietChecker{s.drain.health}, opts))
 	rt.handle(grpcreflect.NewHandlerV1(reflector, opts))
 	rt.handle(grpcreflect.NewHandlerV1Alpha(reflector, opts))
@@ -36,13 +44,14 @@ func (s *Server) routes(opts connect.HandlerOption) *routes {
 }
 
 // routes dispatches a request on the first segment of its path: an RPC path
-// "/package.Service/Method" goes to the handler of that service, anything
-// else to the fallback (the page). An RPC path must arrive as it is, with no
+// "/package.Service/Method" goes to the handler of that service, a path
+// under /v1/ to REST, anything else to the fallback (the page). An RPC path must arrive as it is, with no
 // percent-encoding: encoded forms are answered unimplemented. It replaces http.ServeMux, whose pattern
 // matching took about 8 % of the server's CPU under gRPC load, for a fixed
 // set of exact service prefixes.
 type routes struct {
 	services map[string]http.Handler // by "/package.Service/"
+	rest     http.Handler            // paths under restPrefix
 	fallback http.Handler
 }
 
@@ -68,6 +77,10 @@ func (rt *routes) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			h.ServeHTTP(w, r)
 			return
 		}
+	}
+	if isREST(r) {
+		rt.rest.ServeHTTP(w, r)
+		return
 	}
 	rt.fallback.ServeHTTP(w, r)
 }

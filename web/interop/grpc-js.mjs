@@ -11,7 +11,9 @@ const grpc = require("@grpc/grpc-js");
 const protoLoader = require("@grpc/proto-loader");
 
 const [target, protoFile, rpc, ...names] = process.argv.slice(2);
-const definition = protoLoader.loadSync(path.basename(protoFile), { includeDirs: [path.dirname(protoFile)] });
+// The proto's directory, and the root of proto/ for the schemas it imports.
+const includeDirs = [path.dirname(protoFile), path.dirname(path.dirname(protoFile))];
+const definition = protoLoader.loadSync(path.basename(protoFile), { includeDirs });
 const { rpc_package } = grpc.loadPackageDefinition(definition);
 const client = new rpc_package.HelloWorldService(target, grpc.credentials.createInsecure());
 const deadline = () => new Date(Date.now() + 10000);

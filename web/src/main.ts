@@ -4,6 +4,7 @@
 import { createClient } from "@connectrpc/connect";
 import { HelloWorldService } from "./gen/rpc_package/helloworld_pb";
 import { describe } from "./errors";
+import { checkName } from "./rules";
 import { isProtocolId, protocols, recordingFetch, type Wire } from "./protocols";
 
 // How long a call may take: ?timeout= (milliseconds) when given, else 5 s.
@@ -87,11 +88,27 @@ function prepare(fail: (message: string) => void): ReturnType<typeof call> | nul
   }
 }
 
+// invalidName shows with fail, and returns true, when the name breaks the
+// proto's rules: the page says what the server would say, without a call.
+function invalidName(fail: (message: string) => void): boolean {
+  const message = checkName(nameInput.value);
+  if (message === null) return false;
+  fail(`Invalid argument: ${message} (checked in the page; nothing was sent)`);
+  return true;
+}
+
 async function send(): Promise<void> {
-  const prepared = prepare((message) => {
+  const fail = (message: string) => {
     result.dataset.state = "error";
     reply.textContent = message;
-  });
+  };
+  if (invalidName(fail)) {
+    protocolUsed.textContent = "none (not sent)";
+    contentType.textContent = "none (not sent)";
+    roundTrip.textContent = "—";
+    return;
+  }
+  const prepared = prepare(fail);
   if (!prepared) return;
   const { protocol, baseUrl, wire, client } = prepared;
   result.dataset.state = "pending";
@@ -117,10 +134,15 @@ async function send(): Promise<void> {
 // stream calls LotsOfReplies and shows each greeting as soon as it arrives.
 // Streams always POST, so "Connect GET" streams as Connect JSON.
 async function stream(): Promise<void> {
-  const prepared = prepare((message) => {
+  const fail = (message: string) => {
     streamResult.dataset.state = "error";
     streamStatus.textContent = message;
-  });
+  };
+  if (invalidName(fail)) {
+    greetings.replaceChildren();
+    return;
+  }
+  const prepared = prepare(fail);
   if (!prepared) return;
   const { protocol, baseUrl, wire, client } = prepared;
   const streamTimeoutMs = timeoutMs * 6;

@@ -13,6 +13,8 @@
 package rpc_package
 
 import (
+	_ "buf.build/gen/go/bufbuild/protovalidate/protocolbuffers/go/buf/validate"
+	_ "google.golang.org/genproto/googleapis/api/annotations"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
 	reflect "reflect"
@@ -30,8 +32,11 @@ const (
 // HelloRequest names the person to greet.
 type HelloRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// The name to greet. Required: it must be valid UTF-8, non-empty and at
-	// most 100 characters (Unicode code points).
+	// The name to greet. Required: non-empty and at most 100 characters
+	// (Unicode code points). Like every proto3 string it must be valid UTF-8,
+	// which decoding enforces before these rules run. The rules below are
+	// enforced by the server on every message of every RPC and by the page
+	// before it sends; their messages are the ones a caller reads.
 	Name          string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -124,15 +129,17 @@ var File_rpc_package_helloworld_proto protoreflect.FileDescriptor
 
 const file_rpc_package_helloworld_proto_rawDesc = "" +
 	"\n" +
-	"\x1crpc_package/helloworld.proto\x12\vrpc_package\"\"\n" +
-	"\fHelloRequest\x12\x12\n" +
-	"\x04name\x18\x01 \x01(\tR\x04name\"&\n" +
+	"\x1crpc_package/helloworld.proto\x12\vrpc_package\x1a\x1bbuf/validate/validate.proto\x1a\x1cgoogle/api/annotations.proto\"\xd4\x01\n" +
+	"\fHelloRequest\x12\xc3\x01\n" +
+	"\x04name\x18\x01 \x01(\tB\xae\x01\xbaH\xaa\x01\xba\x019\n" +
+	"\x0ename.not_empty\x12\x16name must not be empty\x1a\x0fthis.size() > 0\xba\x01k\n" +
+	"\fname.max_len\x1a[this.size() <= 100 ? '' : 'name must be at most 100 characters, got ' + string(this.size())R\x04name\"&\n" +
 	"\n" +
 	"HelloReply\x12\x18\n" +
-	"\amessage\x18\x01 \x01(\tR\amessage2\xad\x02\n" +
-	"\x11HelloWorldService\x12C\n" +
-	"\bSayHello\x12\x19.rpc_package.HelloRequest\x1a\x17.rpc_package.HelloReply\"\x03\x90\x02\x01\x12E\n" +
-	"\rLotsOfReplies\x12\x19.rpc_package.HelloRequest\x1a\x17.rpc_package.HelloReply0\x01\x12G\n" +
+	"\amessage\x18\x01 \x01(\tR\amessage2\xf7\x02\n" +
+	"\x11HelloWorldService\x12k\n" +
+	"\bSayHello\x12\x19.rpc_package.HelloRequest\x1a\x17.rpc_package.HelloReply\"+\x82\xd3\xe4\x93\x02\"Z\x0e:\x01*\"\t/v1/hello\x12\x10/v1/hello/{name}\x90\x02\x01\x12g\n" +
+	"\rLotsOfReplies\x12\x19.rpc_package.HelloRequest\x1a\x17.rpc_package.HelloReply\" \x82\xd3\xe4\x93\x02\x1a\x12\x18/v1/hello/{name}/replies0\x01\x12G\n" +
 	"\x0fLotsOfGreetings\x12\x19.rpc_package.HelloRequest\x1a\x17.rpc_package.HelloReply(\x01\x12C\n" +
 	"\tBidiHello\x12\x19.rpc_package.HelloRequest\x1a\x17.rpc_package.HelloReply(\x010\x01B:Z8github.com/hellorpc/hellorpc/gen/rpc_package;rpc_packageb\x06proto3"
 

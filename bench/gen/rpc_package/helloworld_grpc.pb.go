@@ -42,11 +42,16 @@ type HelloWorldServiceClient interface {
 	// It has no side effects, so Connect clients may call it with HTTP GET.
 	// An invalid name is answered with INVALID_ARGUMENT and a
 	// google.rpc.BadRequest detail naming the field "name".
+	//
+	// REST: GET /v1/hello/{name}, or POST /v1/hello with the request as JSON.
 	SayHello(ctx context.Context, in *HelloRequest, opts ...grpc.CallOption) (*HelloReply, error)
 	// LotsOfReplies answers one name with a finite, fixed series of greetings,
 	// one per language ("Hello, <name>!" first), spaced by an interval that the
 	// server configures, so that a person sees them arrive one by one
 	// (server streaming). The name follows the rule of SayHello.
+	//
+	// REST: GET /v1/hello/{name}/replies answers newline-delimited JSON, one
+	// HelloReply a line, or server-sent events with "Accept: text/event-stream".
 	LotsOfReplies(ctx context.Context, in *HelloRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[HelloReply], error)
 	// LotsOfGreetings reads names until the client ends its stream, then
 	// answers one greeting for all of them: "Hello, a, b and c!" (client
@@ -134,11 +139,16 @@ type HelloWorldServiceServer interface {
 	// It has no side effects, so Connect clients may call it with HTTP GET.
 	// An invalid name is answered with INVALID_ARGUMENT and a
 	// google.rpc.BadRequest detail naming the field "name".
+	//
+	// REST: GET /v1/hello/{name}, or POST /v1/hello with the request as JSON.
 	SayHello(context.Context, *HelloRequest) (*HelloReply, error)
 	// LotsOfReplies answers one name with a finite, fixed series of greetings,
 	// one per language ("Hello, <name>!" first), spaced by an interval that the
 	// server configures, so that a person sees them arrive one by one
 	// (server streaming). The name follows the rule of SayHello.
+	//
+	// REST: GET /v1/hello/{name}/replies answers newline-delimited JSON, one
+	// HelloReply a line, or server-sent events with "Accept: text/event-stream".
 	LotsOfReplies(*HelloRequest, grpc.ServerStreamingServer[HelloReply]) error
 	// LotsOfGreetings reads names until the client ends its stream, then
 	// answers one greeting for all of them: "Hello, a, b and c!" (client

@@ -1,0 +1,247 @@
+package server
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"sync"
+
+	"connectrpc.com/connect"
+	"connectrpc.com/vanguard"
+	"google.golang.org/genproto/googleapis/rpc/status"
+	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/types/known/anypb"
+
+	rpc "github.com/hellorpc/hellorpc/gen/rpc_package"
+	"github.com/hellorpc/hellorpc/gen/rpc_package/rpc_packageconnect"
+)
+
+// restPrefix starts every REST path; the bindings are the proto's
+// google.api.http options.
+const restPrefix = "/v1/"
+
+// isREST reports whether r is a REST call (a path under restPrefix).
+func isREST(r *http.Request) bool { return strings.HasPrefix(r.URL.Path, restPrefix) }
+
+// newREST returns the handler of the REST paths of HelloWorldService, which
+// is served by svc (at the path prefix that connect-go gave it): unary
+// bindings are transcoded by vanguard into Connect calls of svc, so that
+// they pass the same interceptors (validation, outcome, drain) as every
+// other call; LotsOfReplies, a server stream that vanguard serves over REST
+// only for google.api.HttpBody replies, is answered by streamReplies.
+func newREST(prefix string, svc http.Handler) (http.Handler, error) {
+	transcoder, err := vanguard.NewTranscoder([]*vanguard.Service{
+		vanguard.NewService(prefix, svc,
+			vanguard.WithTargetProtocols(vanguard.ProtocolConnect),
+			vanguard.WithTargetCodecs(vanguard.CodecProto)),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("REST transcoder for %s: %w", prefix, err)
+	}
+	client := connect.NewClient[rpc.HelloRequest, rpc.HelloReply](inProcess{svc},
+		"http://in-process"+rpc_packageconnect.HelloWorldServiceLotsOfRepliesProcedure)
+	mux := http.NewServeMux()
+	mux.Handle("GET /v1/hello/{name}/replies", streamReplies(client))
+	// vanguard rewrites the request it transcodes (path, headers); it gets a
+	// copy, so that the access log still sees the request as it came.
+	mux.Handle(restPrefix, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		transcoder.ServeHTTP(w, r.Clone(r.Context()))
+	}))
+	return mux, nil
+}
+
+// streamReplies answers GET /v1/hello/{name}/replies: the replies of
+// LotsOfReplies as newline-delimited JSON (application/x-ndjson), one
+// HelloReply a line, or as server-sent events ("Accept: text/event-stream"),
+// one "data:" event a reply, each flushed as it comes. An error before the
+// first reply is answered as every REST error: its HTTP status and a
+// google.rpc.Status in JSON; after it, as a last line {"error": Status}
+// (NDJSON) or an "error" event (SSE).
+func streamReplies(client *connect.Client[rpc.HelloRequest, rpc.HelloReply]) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		req := connect.NewRequest(&rpc.HelloRequest{Name: r.PathValue("name")})
+		for _, h := range []string{"Traceparent", "Tracestate"} {
+			if v := r.Header.Get(h); v != "" {
+				req.Header().Set(h, v)
+			}
+		}
+		sse := strings.Contains(r.Header.Get("Accept"), "text/event-stream")
+		stream, err := client.CallServerStream(r.Context(), req)
+		if err != nil {
+			writeRESTError(w, err)
+			return
+		}
+		defer stream.Close()
+		started := false
+		start := func() {
+			started = true
+			if sse {
+				w.Header().Set("Content-Type", "text/event-stream")
+				w.Header().Set("Cache-Control", "no-store")
+			} else {
+				w.Header().Set("Content-Type", "application/x-ndjson")
+			}
+			w.WriteHeader(http.StatusOK)
+		}
+		flusher, _ := w.(http.Flusher)
+		for stream.Receive() {
+			line, err := protojson.Marshal(stream.Msg())
+			if err != nil {
+				break
+			}
+			if !started {
+				start()
+			}
+			if sse {
+				_, err = fmt.Fprintf(w, "data: %s\n\n", line)
+			} else {
+				_, err = fmt.Fprintf(w, "%s\n", line)
+			}
+			if err != nil {
+				return // the client is gone
+			}
+			if flusher != nil {
+				flusher.Flush()
+			}
+		}
+		if err := stream.Err(); err != nil {
+			if !started {
+				writeRESTError(w, err)
+				return
+			}
+			body := restStatus(err)
+			if sse {
+				fmt.Fprintf(w, "event: error\ndata: %s\n\n", body)
+			} else {
+				fmt.Fprintf(w, "{\"error\":%s}\n", body)
+			}
+			return
+		}
+		if !started {
+			start()
+		}
+	})
+}
+
+// writeRESTError answers err as vanguard answers REST errors: the HTTP status
+// of its code and a google.rpc.Status in JSON.
+func writeRESTError(w http.ResponseWriter, err error) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(httpStatus(connect.CodeOf(err)))
+	_, _ = w.Write(restStatus(err))
+}
+
+// restStatus encodes err as a google.rpc.Status in JSON, with its details.
+func restStatus(err error) []byte {
+	st := &status.Status{Code: int32(connect.CodeOf(err)), Message: err.Error()}
+	var cerr *connect.Error
+	if errors.As(err, &cerr) {
+		st.Message = cerr.Message()
+		for _, d := range cerr.Details() {
+			st.Details = append(st.Details, &anypb.Any{TypeUrl: "type.googleapis.com/" + d.Type(), Value: d.Bytes()})
+		}
+	}
+	body, mErr := protojson.Marshal(st)
+	if mErr != nil {
+		// A detail whose type is not linked in: the status without details.
+		body, _ = protojson.Marshal(&status.Status{Code: st.GetCode(), Message: st.GetMessage()})
+	}
+	return body
+}
+
+// httpStatus maps an RPC code to its HTTP status as google.api.http
+// (and vanguard) do.
+func httpStatus(code connect.Code) int {
+	switch code {
+	case connect.CodeCanceled:
+		return 499
+	case connect.CodeInvalidArgument, connect.CodeFailedPrecondition, connect.CodeOutOfRange:
+		return http.StatusBadRequest
+	case connect.CodeDeadlineExceeded:
+		return http.StatusGatewayTimeout
+	case connect.CodeNotFound:
+		return http.StatusNotFound
+	case connect.CodeAlreadyExists, connect.CodeAborted:
+		return http.StatusConflict
+	case connect.CodePermissionDenied:
+		return http.StatusForbidden
+	case connect.CodeResourceExhausted:
+		return http.StatusTooManyRequests
+	case connect.CodeUnimplemented:
+		return http.StatusNotImplemented
+	case connect.CodeUnavailable:
+		return http.StatusServiceUnavailable
+	case connect.CodeUnauthenticated:
+		return http.StatusUnauthorized
+	default:
+		return http.StatusInternalServerError
+	}
+}
+
+// inProcess is a connect.HTTPClient that serves each request with h in this
+// process: the response's headers come back as soon as h writes them and its
+// body streams through a pipe, so a server stream arrives message by message.
+type inProcess struct{ h http.Handler }
+
+func (c inProcess) Do(req *http.Request) (*http.Response, error) {
+	pr, pw := io.Pipe()
+	w := &pipeWriter{header: make(http.Header), body: pw, ready: make(chan struct{})}
+	inner := req.Clone(req.Context())
+	inner.RequestURI = inner.URL.RequestURI()
+	inner.RemoteAddr = "in-process"
+	go func() {
+		defer func() {
+			w.writeHeader(http.StatusOK) // a handler that wrote nothing
+			pw.Close()
+		}()
+		c.h.ServeHTTP(w, inner)
+	}()
+	select {
+	case <-w.ready:
+	case <-req.Context().Done():
+		pr.CloseWithError(req.Context().Err())
+		return nil, req.Context().Err()
+	}
+	return &http.Response{
+		Status:     fmt.Sprintf("%d %s", w.status, http.StatusText(w.status)),
+		StatusCode: w.status,
+		Proto:      "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
+		Header:        w.sent,
+		Body:          pr,
+		ContentLength: -1,
+		Request:       req,
+	}, nil
+}
+
+// pipeWriter is the http.ResponseWriter of an inProcess call.
+type pipeWriter struct {
+	header http.Header // what the handler sets
+	sent   http.Header // a copy taken at WriteHeader
+	status int
+	once   sync.Once
+	ready  chan struct{}
+	body   *io.PipeWriter
+}
+
+func (w *pipeWriter) Header() http.Header { return w.header }
+
+func (w *pipeWriter) WriteHeader(code int) { w.writeHeader(code) }
+
+func (w *pipeWriter) writeHeader(code int) {
+	w.once.Do(func() {
+		w.status, w.sent = code, w.header.Clone()
+		close(w.ready)
+	})
+}
+
+func (w *pipeWriter) Write(p []byte) (int, error) {
+	w.writeHeader(http.StatusOK)
+	return w.body.Write(p)
+}
+
+// Flush is a no-op: every Write reaches the reader when it reads.
+func (w *pipeWriter) Flush() {}
+
+var _ connect.HTTPClient = inProcess{}

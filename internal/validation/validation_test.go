@@ -1,0 +1,134 @@
+package validation_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"unicode/utf8"
+
+	"buf.build/gen/go/bufbuild/protovalidate/protocolbuffers/go/buf/validate"
+	"connectrpc.com/connect"
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
+
+	rpc "github.com/hellorpc/hellorpc/gen/rpc_package"
+	"github.com/hellorpc/hellorpc/internal/assert"
+	"github.com/hellorpc/hellorpc/internal/validation"
+)
+
+// interceptor is built once: compiling the rules takes milliseconds.
+var interceptor = sync.OnceValues(func() (connect.Interceptor, error) {
+	return validation.New(&rpc.HelloRequest{})
+})
+
+// sayHello calls a unary handler that answers "ok" through the interceptor.
+func sayHello(t testing.TB, name string) error {
+	t.Helper()
+	interceptor, err := interceptor()
+	assert.NoError(t, err, "validation.New")
+	reached := false
+	call := interceptor.WrapUnary(func(context.Context, connect.AnyRequest) (connect.AnyResponse, error) {
+		reached = true
+		return connect.NewResponse(&rpc.HelloReply{Message: "ok"}), nil
+	})
+	_, err = call(context.Background(), connect.NewRequest(&rpc.HelloRequest{Name: name}))
+	if err == nil && !reached {
+		t.Fatalf("name %q: no error, but the handler was not called", name)
+	}
+	if err != nil && reached {
+		t.Fatalf("name %q: error %v, but the handler was called", name, err)
+	}
+	return err
+}
+
+func TestRulesOfHelloRequest(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		label, name, wantErr string
+	}{
+		{"simple", "eric", ""},
+		{"unicode", "世界", ""},
+		{"exactly the limit in code points", strings.Repeat("é", 100), ""},
+		{"emoji count once each", strings.Repeat("😀", 100), ""},
+		{"empty", "", "invalid name: name must not be empty"},
+		{"one past the limit", strings.Repeat("a", 101), "invalid name: name must be at most 100 characters, got 101"},
+		{"combining marks count", strings.Repeat("e\u0301", 51), "invalid name: name must be at most 100 characters, got 102"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.label, func(t *testing.T) {
+			err := sayHello(t, tt.name)
+			if tt.wantErr == "" {
+				assert.NoError(t, err, "valid name")
+				return
+			}
+			assertContract(t, err, tt.wantErr)
+		})
+	}
+}
+
+// assertContract checks err against the wire contract: invalid_argument,
+// the message, a google.rpc.BadRequest naming the field with the message's
+// description, then buf.validate.Violations.
+func assertContract(t testing.TB, err error, wantMessage string) {
+	t.Helper()
+	var connectErr *connect.Error
+	assert.True(t, errors.As(err, &connectErr), "error is a *connect.Error")
+	assert.Equal(t, connectErr.Code(), connect.CodeInvalidArgument, "code")
+	assert.Equal(t, connectErr.Message(), wantMessage, "message")
+	details := connectErr.Details()
+	assert.Equal(t, len(details), 2, "details")
+	badRequest, err := details[0].Value()
+	assert.NoError(t, err, "decode the first detail")
+	violations, ok := badRequest.(*errdetails.BadRequest)
+	assert.True(t, ok, "first detail is a google.rpc.BadRequest")
+	assert.Equal(t, len(violations.GetFieldViolations()), 1, "field violations")
+	assert.Equal(t, violations.GetFieldViolations()[0].GetField(), "name", "field")
+	assert.Equal(t, "invalid name: "+violations.GetFieldViolations()[0].GetDescription(), wantMessage, "description")
+	second, err := details[1].Value()
+	assert.NoError(t, err, "decode the second detail")
+	_, ok = second.(*validate.Violations)
+	assert.True(t, ok, "second detail is a buf.validate.Violations")
+}
+
+// FuzzRules checks the interceptor against the rule the proto states: a
+// name (valid UTF-8: decoding refuses anything else before the rules) is
+// accepted when it has 1 to 100 code points, and refused otherwise in the
+// wire contract's shape.
+func FuzzRules(f *testing.F) {
+	for _, seed := range []string{"eric", "", "世界", strings.Repeat("é", 100), strings.Repeat("é", 101), "\x00", "e\u0301"} {
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, name string) {
+		if !utf8.ValidString(name) {
+			t.Skip("invalid UTF-8 never reaches the rules")
+		}
+		err := sayHello(t, name)
+		n := utf8.RuneCountInString(name)
+		switch {
+		case n == 0:
+			assertContract(t, err, "invalid name: name must not be empty")
+		case n > 100:
+			assertContract(t, err, fmt.Sprintf("invalid name: name must be at most 100 characters, got %d", n))
+		default:
+			assert.NoError(t, err, "valid name")
+		}
+	})
+}
+
+func ExampleNew() {
+	interceptor, err := validation.New(&rpc.HelloRequest{})
+	if err != nil {
+		panic(err)
+	}
+	call := interceptor.WrapUnary(func(context.Context, connect.AnyRequest) (connect.AnyResponse, error) {
+		return connect.NewResponse(&rpc.HelloReply{Message: "Hello!"}), nil
+	})
+	_, err = call(context.Background(), connect.NewRequest(&rpc.HelloRequest{Name: ""}))
+	fmt.Println(connect.CodeOf(err))
+	fmt.Println(err)
+	// Output:
+	// invalid_argument
+	// invalid_argument: invalid name: name must not be empty
+}
