@@ -12,6 +12,8 @@ import (
 	"connectrpc.com/vanguard"
 	"google.golang.org/genproto/googleapis/rpc/status"
 	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/types/known/anypb"
 
 	rpc "github.com/hellorpc/hellorpc/gen/rpc_package"
@@ -36,7 +38,9 @@ func newREST(prefix string, svc http.Handler) (http.Handler, error) {
 		vanguard.NewService(prefix, svc,
 			vanguard.WithTargetProtocols(vanguard.ProtocolConnect),
 			vanguard.WithTargetCodecs(vanguard.CodecProto)),
-	})
+	}, vanguard.WithCodec(func(res vanguard.TypeResolver) vanguard.Codec {
+		return clientJSON{vanguard.NewJSONCodec(res)}
+	}))
 	if err != nil {
 		return nil, fmt.Errorf("REST transcoder for %s: %w", prefix, err)
 	}
@@ -45,11 +49,72 @@ func newREST(prefix string, svc http.Handler) (http.Handler, error) {
 	mux := http.NewServeMux()
 	mux.Handle("GET /v1/hello/{name}/replies", streamReplies(client))
 	// vanguard rewrites the request it transcodes (path, headers); it gets a
-	// copy, so that the access log still sees the request as it came.
+	// copy, so that the access log still sees the request as it came. It
+	// matches the path segment by segment and decodes each itself, so it
+	// gets the path as sent: a name may hold "/" as %2F, and "%" as %25.
 	mux.Handle(restPrefix, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		transcoder.ServeHTTP(w, r.Clone(r.Context()))
+		r = r.Clone(r.Context())
+		r.URL.Path, r.URL.RawPath = r.URL.EscapedPath(), ""
+		transcoder.ServeHTTP(&jsonContentType{ResponseWriter: w}, r)
 	}))
 	return mux, nil
+}
+
+// jsonContentType corrects the Content-Type of vanguard's answers to a body
+// it could not decode: the error is JSON, labelled with the target's
+// application/proto. Every REST answer here is JSON.
+type jsonContentType struct {
+	http.ResponseWriter
+	checked bool
+}
+
+func (w *jsonContentType) check() {
+	if !w.checked {
+		w.checked = true
+		if h := w.Header(); h.Get("Content-Type") == "application/proto" {
+			h.Set("Content-Type", "application/json")
+		}
+	}
+}
+
+func (w *jsonContentType) WriteHeader(code int) {
+	w.check()
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *jsonContentType) Write(p []byte) (int, error) {
+	w.check()
+	return w.ResponseWriter.Write(p)
+}
+
+// Flush keeps streaming through the wrapper.
+func (w *jsonContentType) Flush() {
+	w.check()
+	if f, ok := w.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
+}
+
+// Unwrap lets http.ResponseController reach the connection's writer.
+func (w *jsonContentType) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// clientJSON is vanguard's JSON codec, whose decoding errors are the
+// client's: invalid_argument (400), where vanguard would answer unknown (500).
+type clientJSON struct{ *vanguard.JSONCodec }
+
+func (c clientJSON) Unmarshal(data []byte, msg proto.Message) error {
+	return badRequestBody(c.JSONCodec.Unmarshal(data, msg))
+}
+
+func (c clientJSON) UnmarshalField(data []byte, msg proto.Message, field protoreflect.FieldDescriptor) error {
+	return badRequestBody(c.JSONCodec.UnmarshalField(data, msg, field))
+}
+
+func badRequestBody(err error) error {
+	if err == nil {
+		return nil
+	}
+	return connect.NewError(connect.CodeInvalidArgument, fmt.Errorf("decode the JSON request: %w", err))
 }
 
 // streamReplies answers GET /v1/hello/{name}/replies: the replies of
