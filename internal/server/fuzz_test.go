@@ -40,6 +40,11 @@ func FuzzHandler(f *testing.F) {
 		{sayHello, "encoding=json&message=%7B%22name%22%3A%22eric%22%7D", "", "", nil, true, true},
 		{sayHello, "encoding=proto&base64=1&compression=gzip&message=H4sI", "", "", nil, false, true},
 		{"/rpc_package.HelloWorldService/%53ayHello", "", "application/grpc", "", frame(0, 6, []byte("\x0a\x04eric")), true, false},
+		{"/v1/hello/eric", "", "", "", nil, false, true},
+		{"/v1/hello/a%2Fb/replies", "", "", "", nil, true, true},
+		{"/v1/hello", "", "application/json", "", []byte(`{"name":"eric"}`), false, false},
+		{"/v1/hello", "", "application/json", "gzip", []byte{0x1f, 0x8b, 8, 0}, true, false},
+		{"/v1/hello/eric", "name=bob&x=1", "", "", nil, false, true},
 	} {
 		f.Add(seed.path, seed.query, seed.contentType, seed.encoding, seed.body, seed.http2, seed.get)
 	}

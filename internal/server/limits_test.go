@@ -51,6 +51,10 @@ func TestCallsBeyondMaxInflightAreShedAtOnce(t *testing.T) {
 	}
 	status, body := post(t, servertest.HTTP1Client(t), srv.URL+sayHello, `{"name":"eric"}`)
 	assert.Equal(t, status, http.StatusTooManyRequests, "Connect status when shed (body "+body+")")
+	res, body := rest(t, servertest.HTTP1Client(t), http.MethodGet, srv.URL+"/v1/hello/eric", "", "")
+	assert.Equal(t, res.StatusCode, http.StatusTooManyRequests, "REST status when shed (body "+body+")")
+	assert.Equal(t, res.Header.Get("Retry-After"), "1", "REST Retry-After")
+	assert.Equal(t, restError(t, body).GetCode(), int32(connect.CodeResourceExhausted), "REST google.rpc.Status code")
 
 	// Health and the page still answer.
 	status, body = healthStatus(t, h2c, srv.URL)

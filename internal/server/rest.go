@@ -1,10 +1,12 @@
 package server
 
 import (
+	"compress/gzip"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync"
 
@@ -33,7 +35,9 @@ func isREST(r *http.Request) bool { return strings.HasPrefix(r.URL.Path, restPre
 // they pass the same interceptors (validation, outcome, drain) as every
 // other call; LotsOfReplies, a server stream that vanguard serves over REST
 // only for google.api.HttpBody replies, is answered by streamReplies.
-func newREST(prefix string, svc http.Handler) (http.Handler, error) {
+//
+// maxBytes bounds a REST request's body after decompression.
+func newREST(prefix string, svc http.Handler, maxBytes int) (http.Handler, error) {
 	transcoder, err := vanguard.NewTranscoder([]*vanguard.Service{
 		vanguard.NewService(prefix, svc,
 			vanguard.WithTargetProtocols(vanguard.ProtocolConnect),
@@ -55,6 +59,14 @@ func newREST(prefix string, svc http.Handler) (http.Handler, error) {
 	mux.Handle(restPrefix, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		r = r.Clone(r.Context())
 		r.URL.Path, r.URL.RawPath = r.URL.EscapedPath(), ""
+		if err := checkQuery(r.URL.Query(), (&rpc.HelloRequest{}).ProtoReflect().Descriptor()); err != nil {
+			writeRESTError(w, err)
+			return
+		}
+		if err := clientBody(r, int64(maxBytes)); err != nil {
+			writeRESTError(w, err)
+			return
+		}
 		transcoder.ServeHTTP(&jsonContentType{ResponseWriter: w}, r)
 	}))
 	return mux, nil
@@ -97,6 +109,89 @@ func (w *jsonContentType) Flush() {
 
 // Unwrap lets http.ResponseController reach the connection's writer.
 func (w *jsonContentType) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// checkQuery refuses a query parameter that names no field of the request
+// message desc (every REST binding here takes a HelloRequest), with
+// invalid_argument, where vanguard would answer internal (500). A parameter
+// names a field by its proto or JSON name, and a nested one with dots.
+func checkQuery(query url.Values, desc protoreflect.MessageDescriptor) error {
+	for key := range query {
+		d := desc
+		for part := range strings.SplitSeq(key, ".") {
+			if d == nil {
+				return connect.NewError(connect.CodeInvalidArgument,
+					fmt.Errorf("query parameter %q: %s is not a message", key, part))
+			}
+			f := d.Fields().ByName(protoreflect.Name(part))
+			if f == nil {
+				f = d.Fields().ByJSONName(part)
+			}
+			if f == nil {
+				return connect.NewError(connect.CodeInvalidArgument,
+					fmt.Errorf("query parameter %q: %s has no field %q", key, d.FullName(), part))
+			}
+			d = f.Message()
+		}
+	}
+	return nil
+}
+
+// clientBody prepares the body of a REST request for vanguard: a gzip body
+// is decompressed here, and the body is read through a boundedBody, so that
+// what is wrong with it is the client's error, where vanguard would answer
+// unknown (500) to a broken gzip stream and decompress without a bound.
+func clientBody(r *http.Request, maxBytes int64) error {
+	var body io.Reader = r.Body
+	switch enc := strings.ToLower(r.Header.Get("Content-Encoding")); enc {
+	case "", "identity":
+	case "gzip":
+		zr, err := gzip.NewReader(r.Body)
+		if err != nil && err != io.EOF {
+			return connect.NewError(connect.CodeInvalidArgument, fmt.Errorf("read the gzip request body: %w", err))
+		}
+		if zr != nil {
+			body = zr
+		}
+		r.Header.Del("Content-Encoding")
+		r.ContentLength = -1
+	default:
+		return connect.NewError(connect.CodeInvalidArgument,
+			fmt.Errorf("unsupported Content-Encoding %q: send the body as it is, or gzip", enc))
+	}
+	r.Body = &boundedBody{r: body, c: r.Body, left: maxBytes}
+	return nil
+}
+
+// boundedBody reads at most left bytes; its read errors are connect errors,
+// which vanguard answers with their code: resource_exhausted past the bound
+// (or the body cap of capUnaryBodies), invalid_argument for anything else.
+type boundedBody struct {
+	r    io.Reader
+	c    io.Closer
+	left int64
+}
+
+func (b *boundedBody) Read(p []byte) (int, error) {
+	if int64(len(p)) > b.left+1 {
+		p = p[:b.left+1]
+	}
+	n, err := b.r.Read(p)
+	b.left -= int64(n)
+	if b.left < 0 {
+		return n, connect.NewError(connect.CodeResourceExhausted, errors.New("request body too large"))
+	}
+	var tooLarge *http.MaxBytesError
+	switch {
+	case err == nil || err == io.EOF:
+		return n, err
+	case errors.As(err, &tooLarge):
+		return n, connect.NewError(connect.CodeResourceExhausted, fmt.Errorf("request body larger than %d bytes", tooLarge.Limit))
+	default:
+		return n, connect.NewError(connect.CodeInvalidArgument, fmt.Errorf("read the request body: %w", err))
+	}
+}
+
+func (b *boundedBody) Close() error { return b.c.Close() }
 
 // clientJSON is vanguard's JSON codec, whose decoding errors are the
 // client's: invalid_argument (400), where vanguard would answer unknown (500).

@@ -2,6 +2,8 @@ package server_test
 
 import (
 	"bufio"
+	"bytes"
+	"compress/gzip"
 	"context"
 	"encoding/json"
 	"log/slog"
@@ -74,6 +76,41 @@ func TestRESTSayHello(t *testing.T) {
 	}
 }
 
+func TestRESTCompressedBodies(t *testing.T) {
+	t.Parallel()
+	srv := servertest.Start(t, server.Config{MaxMessageBytes: 1024})
+	client := servertest.HTTP1Client(t)
+	gz := func(s string) string {
+		var b bytes.Buffer
+		zw := gzip.NewWriter(&b)
+		_, _ = zw.Write([]byte(s))
+		_ = zw.Close()
+		return b.String()
+	}
+	tests := []struct {
+		label, encoding, body string
+		wantStatus            int
+		wantCode              int32
+	}{
+		{"gzip", "gzip", gz(`{"name":"eric"}`), 200, 0},
+		{"broken gzip", "gzip", gz(`{"name":"eric"}`)[:12], 400, 3},
+		{"not gzip at all", "gzip", `{"name":"eric"}`, 400, 3},
+		{"gzip bomb past the message cap", "gzip", gz(`{"name":"` + strings.Repeat("a", 1<<20) + `"}`), 429, 8},
+		{"unsupported encoding", "br", `{"name":"eric"}`, 400, 3},
+	}
+	for _, tt := range tests {
+		t.Run(tt.label, func(t *testing.T) {
+			res, body := rest(t, client, http.MethodPost, srv.URL+"/v1/hello", "application/json", tt.body, "Content-Encoding", tt.encoding)
+			assert.Equal(t, res.StatusCode, tt.wantStatus, "status ("+body+")")
+			if tt.wantCode == 0 {
+				assert.Equal(t, body, `{"message":"Hello, eric!"}`, "reply")
+				return
+			}
+			assert.Equal(t, restError(t, body).GetCode(), tt.wantCode, "google.rpc.Status code")
+		})
+	}
+}
+
 func TestRESTErrorsAreStatusesWithTheirHTTPCode(t *testing.T) {
 	t.Parallel()
 	srv := servertest.Start(t, server.Config{MaxMessageBytes: 1024})
@@ -93,6 +130,8 @@ func TestRESTErrorsAreStatusesWithTheirHTTPCode(t *testing.T) {
 		{"wrong JSON type", "POST", "/v1/hello", "application/json", `{"name":42}`, 400, 3, ""},
 		{"unknown field", "POST", "/v1/hello", "application/json", `{"nom":"eric"}`, 400, 3, ""},
 		{"body over the cap", "POST", "/v1/hello", "application/json", `{"name":"` + strings.Repeat("a", 4096) + `"}`, 0, -1, ""},
+		{"unknown query parameter", "GET", "/v1/hello/eric?x=1", "", "", 400, 3, ""},
+		{"unknown nested query parameter", "GET", "/v1/hello/eric?name.first=1", "", "", 400, 3, ""},
 		{"unknown path", "GET", "/v1/goodbye/eric", "", "", 404, -1, ""},
 		{"wrong method", "DELETE", "/v1/hello/eric", "", "", 405, -1, ""},
 		{"empty name in the replies path", "GET", "/v1/hello/%20/replies", "", "", 200, -1, ""},

@@ -30,7 +30,7 @@ func (s *Server) routes(opts connect.HandlerOption) *routes {
 	rt := &routes{fallback: s.drain.probes(web.Handler())}
 	prefix, hello := rpc_packageconnect.NewHelloWorldServiceHandler(greeter.New(s.cfg.Greeter), opts)
 	rt.handle(prefix, hello)
-	rest, err := newREST(prefix, hello)
+	rest, err := newREST(prefix, hello, s.cfg.MaxMessageBytes)
 	if err != nil {
 		// The bindings are compiled in: a transcoder that cannot be built is a
 		// build defect, which every test of the server shows.

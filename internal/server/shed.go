@@ -1,6 +1,7 @@
 package server
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
 	"sync/atomic"
@@ -13,8 +14,9 @@ import (
 // and answers the rest at once with resource_exhausted (Connect: HTTP 429; gRPC:
 // trailers-only; gRPC-Web: status in the headers), before their body is
 // read, so that overload costs the server little and the calls it admits
-// stay fast. Health checks are never shed (a load balancer must still see
-// the server), and requests to the page are not counted.
+// stay fast. REST calls count as calls (REST: HTTP 429 and a
+// google.rpc.Status). Health checks are never shed (a load balancer must
+// still see the server), and requests to the page are not counted.
 type callLimit struct {
 	max      int64
 	services map[string]bool // path prefixes "/package.Service/" that count
@@ -34,7 +36,8 @@ func newCallLimit(max int) *callLimit {
 
 func (l *callLimit) limit(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !l.services[servicePrefix(r.URL.Path)] {
+		rest := isREST(r)
+		if !rest && !l.services[servicePrefix(r.URL.Path)] {
 			next.ServeHTTP(w, r)
 			return
 		}
@@ -42,8 +45,12 @@ func (l *callLimit) limit(next http.Handler) http.Handler {
 			l.inflight.Add(-1)
 			l.shed.Add(1)
 			w.Header().Set("Retry-After", "1")
-			writeRPCError(w, r, connect.CodeResourceExhausted,
-				fmt.Sprintf("server overloaded: %d calls in flight, the most it takes at once; retry later", l.max))
+			msg := fmt.Sprintf("server overloaded: %d calls in flight, the most it takes at once; retry later", l.max)
+			if rest {
+				writeRESTError(w, connect.NewError(connect.CodeResourceExhausted, errors.New(msg)))
+				return
+			}
+			writeRPCError(w, r, connect.CodeResourceExhausted, msg)
 			return
 		}
 		defer l.inflight.Add(-1)
