@@ -17,6 +17,7 @@ import (
 	"github.com/hellorpc/hellorpc/internal/server"
 	"github.com/hellorpc/hellorpc/internal/server/servertest"
 	"github.com/hellorpc/hellorpc/internal/telemetry"
+	"github.com/hellorpc/hellorpc/internal/validation"
 )
 
 // BenchmarkGreeter measures the service alone, without HTTP or encoding.
@@ -58,8 +59,14 @@ func BenchmarkForms(b *testing.B) {
 // (OpenTelemetry metrics and spans; package telemetry).
 func BenchmarkMiddleware(b *testing.B) {
 	cfg := server.Config{}.WithDefaults()
+	// The bare handler is the same service: the greeter and the proto's rules.
+	validate, err := validation.New(&rpc.HelloRequest{})
+	if err != nil {
+		b.Fatal(err)
+	}
 	_, bare := rpc_packageconnect.NewHelloWorldServiceHandler(greeter.New(cfg.Greeter),
-		connect.WithReadMaxBytes(cfg.MaxMessageBytes), connect.WithCompressMinBytes(cfg.CompressMinBytes))
+		connect.WithReadMaxBytes(cfg.MaxMessageBytes), connect.WithCompressMinBytes(cfg.CompressMinBytes),
+		connect.WithInterceptors(validate))
 	full := server.New(cfg)
 	logged := cfg
 	logged.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))

@@ -9,95 +9,240 @@ import (
 	"time"
 )
 
+// sweepInterval is how often the sweeper of deadlines looks at the calls in
+// flight: a call ends at most this long after its deadline, or after its
+// request's context ended (the client went away, the server is draining).
+const sweepInterval = 50 * time.Millisecond
+
 // enforceDeadlines bounds every call by the sooner of the client's deadline
-// (Connect-Timeout-Ms, or Grpc-Timeout for gRPC and gRPC-Web) and maxDuration
-// (0: no server cap), and makes a call whose context ends while it waits for
-// its request body notice it.
+// (Connect-Timeout-Ms, or Grpc-Timeout for gRPC and gRPC-Web) and the
+// server's cap (d.maxDuration; 0: none), and makes a call whose context ends
+// while it waits for its request body notice it.
 //
-// connect-go cancels the handler's context at the client's deadline, but a
-// handler blocked reading the request body (a unary body that trickles or
+// One mechanism serves every call, with no timer per call: the call's
+// context is a callCtx that carries its deadline, listed in d, and one
+// sweeper goroutine (running only while calls are in flight) ends the calls
+// whose deadline has passed, or whose request's context has ended, every
+// sweepInterval. connect-go still applies a client's deadline to the
+// handler's context itself, to the millisecond.
+//
+// A handler blocked reading the request body (a unary body that trickles or
 // never arrives, a client stream waiting for its next message) does not
-// notice a cancelled context. So the body is read through deadlineBody: when
-// the call's context ends (its deadline, the client went away, or the server
-// is draining) while a read waits, the request's read deadline is set to now,
-// which wakes the read on HTTP/1.1 and HTTP/2 alike, and the read returns the
-// context's error, which connect-go reports as deadline_exceeded (or
-// canceled). A body that has been read to its end is left alone: on HTTP/1.1
-// net/http then watches the connection with a background read that a read
-// deadline would break for the next request on it.
-func enforceDeadlines(maxDuration time.Duration) func(http.Handler) http.Handler {
-	return func(next http.Handler) http.Handler {
-		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			timeout, ok := clientTimeout(r.Header)
-			if maxDuration > 0 && (!ok || timeout > maxDuration) {
-				timeout, ok = maxDuration, true
-			}
-			ctx := r.Context()
-			if ok {
-				var cancel context.CancelFunc
-				ctx, cancel = context.WithTimeout(ctx, timeout)
-				defer cancel()
-			}
-			body := &deadlineBody{ReadCloser: r.Body, ctx: ctx, rc: http.NewResponseController(w)}
-			stop := context.AfterFunc(ctx, body.wake)
-			defer body.done(stop) // before cancel: the ResponseController is valid only while the handler runs
-			r = r.WithContext(ctx)
-			r.Body = body
-			next.ServeHTTP(w, r)
-		})
+// notice a cancelled context. So the body is read through the callCtx: when
+// the call ends while a read waits, the request's read deadline is set to
+// now, which wakes the read on HTTP/1.1 and HTTP/2 alike, and the read
+// returns the context's error, which connect-go reports as
+// deadline_exceeded (or canceled). A body that has been read to its end is
+// left alone: on HTTP/1.1 net/http then watches the connection with a
+// background read that a read deadline would break for the next request.
+func (d *deadlines) enforce(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c := &callCtx{Context: r.Context(), body: r.Body, rc: *http.NewResponseController(w)}
+		timeout, ok := clientTimeout(r.Header)
+		if d.maxDuration > 0 && (!ok || timeout > d.maxDuration) {
+			timeout, ok = d.maxDuration, true
+		}
+		if ok {
+			c.deadline = time.Now().Add(timeout)
+		}
+		d.add(c)
+		defer d.remove(c) // before the handler returns: rc is valid only while it runs
+		r = r.WithContext(c)
+		r.Body = c
+		next.ServeHTTP(w, r)
+	})
+}
+
+// deadlines lists the calls in flight, for the sweeper.
+type deadlines struct {
+	maxDuration time.Duration
+
+	mu       sync.Mutex
+	head     callCtx // sentinel of a circular list of the calls in flight
+	sweeping bool    // the sweeper goroutine runs
+}
+
+func newDeadlines(maxDuration time.Duration) *deadlines {
+	d := &deadlines{maxDuration: maxDuration}
+	d.head.prev, d.head.next = &d.head, &d.head
+	return d
+}
+
+func (d *deadlines) add(c *callCtx) {
+	d.mu.Lock()
+	c.prev, c.next = d.head.prev, &d.head
+	c.prev.next, d.head.prev = c, c
+	start := !d.sweeping
+	d.sweeping = true
+	d.mu.Unlock()
+	if start {
+		go d.sweep()
 	}
 }
 
-// deadlineBody is a request body whose blocked reads end when ctx does.
-type deadlineBody struct {
-	io.ReadCloser
-	ctx context.Context
-	rc  *http.ResponseController
+// remove takes c off the list once its handler has returned, after which
+// its ResponseController may no longer be used.
+func (d *deadlines) remove(c *callCtx) {
+	d.mu.Lock()
+	if c.next != nil {
+		c.prev.next, c.next.prev = c.next, c.prev
+		c.prev, c.next = nil, nil
+	}
+	d.mu.Unlock()
+	c.mu.Lock()
+	c.over = true
+	c.mu.Unlock()
+}
+
+// sweep ends, every sweepInterval, the calls whose deadline has passed or
+// whose request's context ended; it returns when no call is in flight.
+func (d *deadlines) sweep() {
+	tick := time.NewTicker(sweepInterval)
+	defer tick.Stop()
+	var ended []*callCtx
+	for now := range tick.C {
+		d.mu.Lock()
+		if d.head.next == &d.head {
+			d.sweeping = false
+			d.mu.Unlock()
+			return
+		}
+		ended = ended[:0]
+		for c := d.head.next; c != &d.head; c = c.next {
+			if !c.deadline.IsZero() && !now.Before(c.deadline) || c.Context.Err() != nil {
+				ended = append(ended, c)
+			}
+		}
+		for _, c := range ended { // off the list: each call ends once
+			c.prev.next, c.next.prev = c.next, c.prev
+			c.prev, c.next = nil, nil
+		}
+		d.mu.Unlock()
+		for _, c := range ended {
+			err := c.Context.Err()
+			if err == nil {
+				err = context.DeadlineExceeded
+			}
+			c.end(err)
+		}
+	}
+}
+
+// callCtx is the context of one call and its request body: the request's
+// context with the call's deadline, ended by the sweeper (see enforce).
+type callCtx struct {
+	context.Context // the request's: values, and its end, which the sweeper passes on
+	deadline        time.Time
+	body            io.ReadCloser
+	rc              http.ResponseController
+	prev, next      *callCtx // in the list of deadlines, while listed
 
 	mu      sync.Mutex
-	reading bool // a Read is waiting on the connection
-	over    bool // the handler returned: rc may no longer be used
+	done    chan struct{} // made when first asked for
+	err     error         // why the call ended, once it has
+	after   []func()      // AfterFunc's functions, run when it ends
+	reading bool          // a Read is waiting on the connection
+	over    bool          // the handler returned: rc may no longer be used
 }
 
-func (b *deadlineBody) Read(p []byte) (int, error) {
-	b.mu.Lock()
-	if err := b.ctx.Err(); err != nil {
-		b.mu.Unlock()
-		return 0, err
+func (c *callCtx) Deadline() (time.Time, bool) {
+	if d, ok := c.Context.Deadline(); ok && (c.deadline.IsZero() || d.Before(c.deadline)) {
+		return d, true
 	}
-	b.reading = true
-	b.mu.Unlock()
+	return c.deadline, !c.deadline.IsZero()
+}
 
-	n, err := b.ReadCloser.Read(p)
-
-	b.mu.Lock()
-	b.reading = false
-	b.mu.Unlock()
-	if err != nil && err != io.EOF {
-		if ctxErr := b.ctx.Err(); ctxErr != nil {
-			return n, ctxErr // woken by wake: report why
+func (c *callCtx) Done() <-chan struct{} {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.done == nil {
+		c.done = make(chan struct{})
+		if c.err != nil {
+			close(c.done)
 		}
+	}
+	return c.done
+}
+
+func (c *callCtx) Err() error {
+	c.mu.Lock()
+	err := c.err
+	c.mu.Unlock()
+	if err != nil {
+		return err
+	}
+	return c.Context.Err()
+}
+
+// AfterFunc lets contexts derived from c (context.WithTimeout and the like)
+// hear of its end without a goroutine each: see context.AfterFunc.
+func (c *callCtx) AfterFunc(f func()) (stop func() bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.err != nil {
+		go f()
+		return func() bool { return false }
+	}
+	c.after = append(c.after, f)
+	i := len(c.after) - 1
+	return func() bool {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		if c.err != nil || c.after[i] == nil {
+			return false
+		}
+		c.after[i] = nil
+		return true
+	}
+}
+
+// end ends the call with err: its context is done, and a Read waiting on
+// the connection is woken.
+func (c *callCtx) end(err error) {
+	c.mu.Lock()
+	if c.err != nil {
+		c.mu.Unlock()
+		return
+	}
+	c.err = err
+	if c.done != nil {
+		close(c.done)
+	}
+	after := c.after
+	if c.reading && !c.over {
+		// Not every ResponseWriter supports it; the context still ends the call.
+		_ = c.rc.SetReadDeadline(time.Now())
+	}
+	c.mu.Unlock()
+	for _, f := range after {
+		if f != nil {
+			go f()
+		}
+	}
+}
+
+func (c *callCtx) Read(p []byte) (int, error) {
+	c.mu.Lock()
+	if c.err != nil {
+		c.mu.Unlock()
+		return 0, c.err
+	}
+	c.reading = true
+	c.mu.Unlock()
+
+	n, err := c.body.Read(p)
+
+	c.mu.Lock()
+	c.reading = false
+	ended := c.err
+	c.mu.Unlock()
+	if err != nil && err != io.EOF && ended != nil {
+		return n, ended // woken by end: report why
 	}
 	return n, err
 }
 
-// wake runs when the call's context ends: it ends a Read that waits.
-func (b *deadlineBody) wake() {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if b.reading && !b.over {
-		// Not every ResponseWriter supports it; the context still ends the call.
-		_ = b.rc.SetReadDeadline(time.Now())
-	}
-}
-
-// done stops wake for good once the handler has returned.
-func (b *deadlineBody) done(stop func() bool) {
-	stop()
-	b.mu.Lock()
-	b.over = true
-	b.mu.Unlock()
-}
+func (c *callCtx) Close() error { return c.body.Close() }
 
 // clientTimeout reads the timeout a client asked for, if any and valid.
 // Invalid values are left for connect-go to reject.

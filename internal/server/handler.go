@@ -41,7 +41,7 @@ func (s *Server) newHandler() http.Handler {
 	)
 	streams := clientStreamPaths(services)
 	var h http.Handler = s.routes(opts)
-	h = enforceDeadlines(cfg.MaxCallDuration)(h)
+	h = newDeadlines(cfg.MaxCallDuration).enforce(h)
 	h = capUnaryBodies(cfg.MaxMessageBytes, streams)(h)
 	h = checkConnectGET(h)
 	h = requireHTTP2ForGRPC(h)

@@ -17,7 +17,7 @@ func NewHTTPServer(cfg Config, h http.Handler) *http.Server {
 // with prior knowledge (h2c) on one port, or with TLS configured HTTP/1.1
 // and HTTP/2 over TLS, with the timeouts and limits of cfg, whose defaults
 // are applied. No http.Server WriteTimeout is set, since it would cut long
-// streams: calls are bounded by deadlines (enforceDeadlines) and connections
+// streams: calls are bounded by deadlines (deadlines.enforce) and connections
 // by the progress-based write timeout of package coalesce.
 func httpServer(cfg Config, h http.Handler) *http.Server {
 	protocols := new(http.Protocols)
