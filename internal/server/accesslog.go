@@ -62,7 +62,10 @@ func accessLog(logger *slog.Logger) func(http.Handler) http.Handler {
 			if ids, ok := rec.call.trace.Load().([2]string); ok {
 				traceAttr, spanAttr = slog.String("trace_id", ids[0]), slog.String("span_id", ids[1])
 			}
-			logger.LogAttrs(r.Context(), slog.LevelInfo, "request",
+			// A record of our own, not Logger.LogAttrs: the logger would look up
+			// the caller's program counter (runtime.Callers) for every line.
+			line := slog.NewRecord(time.Now(), slog.LevelInfo, "request", 0)
+			line.AddAttrs(
 				slog.String("method", r.Method),
 				slog.String("path", r.URL.Path),
 				slog.String("protocol", rec.call.protocolOf(r)),
@@ -74,6 +77,7 @@ func accessLog(logger *slog.Logger) func(http.Handler) http.Handler {
 				slog.Int64("bytes_out", rec.bytes),
 				traceAttr, spanAttr,
 			)
+			_ = logger.Handler().Handle(r.Context(), line)
 		})
 	}
 }

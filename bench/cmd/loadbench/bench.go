@@ -22,10 +22,12 @@ type config struct {
 
 // target is one server under test.
 type target struct {
-	name string
-	addr string
-	cmd  *exec.Cmd
-	json bool // serves Connect JSON
+	name     string
+	addr     string
+	cmd      *exec.Cmd
+	json     bool // serves Connect JSON
+	jsonOnly bool // measured in the Connect JSON scenarios only
+	quiet    bool // its stderr (the access log) goes to /dev/null
 }
 
 // result is one measurement.
@@ -55,9 +57,12 @@ func benchmark(ctx context.Context, cfg config) error {
 	}
 	helloArgs := append([]string{"-addr", "127.0.0.1:50092", "-log-level", "warn"}, strings.Fields(cfg.helloArgs)...)
 	offArgs := append([]string{"-addr", "127.0.0.1:50093", "-log-level", "warn", "-write-coalescing=false"}, strings.Fields(cfg.helloArgs)...)
+	// At defaults, access log on: its lines go to /dev/null, written as they would be to a file.
+	loggedArgs := append([]string{"-addr", "127.0.0.1:50095"}, strings.Fields(cfg.helloArgs)...)
 	targets := []*target{
 		{name: "hello-server", addr: "127.0.0.1:50092", json: true, cmd: pinned(0, cfg.hello, helloArgs...)},
 		{name: "hello-server, coalescing off", addr: "127.0.0.1:50093", json: true, cmd: pinned(0, cfg.hello, offArgs...)},
+		{name: logged, addr: "127.0.0.1:50095", json: true, jsonOnly: true, quiet: true, cmd: pinned(0, cfg.hello, loggedArgs...)},
 		{name: "grpc-go", addr: "127.0.0.1:50090", cmd: pinned(0, cfg.grpc, "-addr", "127.0.0.1:50090")},
 		{name: "net/http ceiling", addr: "127.0.0.1:50091", json: true, cmd: pinned(0, cfg.bare, "-addr", "127.0.0.1:50091")},
 	}
@@ -83,7 +88,7 @@ func benchmark(ctx context.Context, cfg config) error {
 	for round := 1; round <= cfg.rounds; round++ {
 		for _, s := range scenarios {
 			for _, t := range targets {
-				if s.json && !t.json {
+				if s.json && !t.json || t.jsonOnly && !s.json {
 					continue
 				}
 				r, err := s.run(ctx, t, cfg.duration, tmp)
@@ -109,7 +114,9 @@ func pinned(cpu int, bin string, args ...string) *exec.Cmd {
 }
 
 func start(t *target) error {
-	t.cmd.Stderr = os.Stderr
+	if !t.quiet {
+		t.cmd.Stderr = os.Stderr
+	}
 	if err := t.cmd.Start(); err != nil {
 		return fmt.Errorf("start %s: %w", t.name, err)
 	}
@@ -174,6 +181,9 @@ func median(xs []float64) float64 {
 	return (s[len(s)/2-1] + s[len(s)/2]) / 2
 }
 
+// logged is the target of hello-server at defaults, its access log on.
+const logged = "hello-server, access log on"
+
 func printTable(scenarios []scenario, targets []*target, results map[string]map[string][]result) {
 	fmt.Println("| scenario | server | req/s | p50 ms | p99 ms | server CPU µs/req |")
 	fmt.Println("|---|---|---|---|---|---|")
@@ -195,8 +205,8 @@ func printTable(scenarios []scenario, targets []*target, results map[string]map[
 				pick(func(r result) float64 { return r.rps }), pick(func(r result) float64 { return r.p50 }),
 				pick(func(r result) float64 { return r.p99 }), pick(func(r result) float64 { return r.cpuMicros }))
 		}
-		ratio := func(other string, f func(result) float64) string {
-			a, b := results[s.name]["hello-server"], results[s.name][other]
+		ratioOf := func(this, other string, f func(result) float64) string {
+			a, b := results[s.name][this], results[s.name][other]
 			if len(a) == 0 || len(b) == 0 {
 				return "—"
 			}
@@ -206,17 +216,18 @@ func printTable(scenarios []scenario, targets []*target, results map[string]map[
 			}
 			return fmt.Sprintf("%.2f×", median(xs))
 		}
+		ratio := func(other string, f func(result) float64) string { return ratioOf("hello-server", other, f) }
 		rps := func(r result) float64 { return r.rps }
 		p50 := func(r result) float64 { return r.p50 }
 		p99 := func(r result) float64 { return r.p99 }
 		off := "hello-server, coalescing off"
-		ratios = append(ratios, fmt.Sprintf("| %s | %s | %s | %s | %s | %s | %s | %s |", s.name,
-			ratio("bare connect-go", rps), ratio("net/http ceiling", rps), ratio("net/http ceiling", p99), ratio("grpc-go", rps),
+		ratios = append(ratios, fmt.Sprintf("| %s | %s | %s | %s | %s | %s | %s | %s | %s |", s.name,
+			ratio("bare connect-go", rps), ratioOf(logged, "bare connect-go", rps), ratio("net/http ceiling", rps), ratio("net/http ceiling", p99), ratio("grpc-go", rps),
 			ratio(off, rps), ratio(off, p50), ratio(off, p99)))
 	}
 	fmt.Println()
-	fmt.Println("| scenario | hello / bare connect-go, req/s | hello / ceiling, req/s | hello / ceiling, p99 | hello / grpc-go, req/s | coalescing on / off, req/s | on / off, p50 | on / off, p99 |")
-	fmt.Println("|---|---|---|---|---|---|---|---|")
+	fmt.Println("| scenario | hello / bare connect-go, req/s | hello, access log on / bare connect-go, req/s | hello / ceiling, req/s | hello / ceiling, p99 | hello / grpc-go, req/s | coalescing on / off, req/s | on / off, p50 | on / off, p99 |")
+	fmt.Println("|---|---|---|---|---|---|---|---|---|")
 	for _, r := range ratios {
 		fmt.Println(r)
 	}
