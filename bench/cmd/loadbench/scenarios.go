@@ -107,7 +107,10 @@ func h2loadPercentiles(path string) (p50, p99 float64, err error) {
 func ghz(proto string) func(context.Context, *target, time.Duration, string) (result, error) {
 	return func(ctx context.Context, t *target, d time.Duration, tmp string) (result, error) {
 		return measure(t, func() (result, error) {
-			out, err := load(ctx, d, "ghz", "--insecure", "--proto", proto,
+			// The proto's imports (buf/validate, google/api) are under proto/,
+			// two levels up from proto/rpc_package/helloworld.proto.
+			imports := filepath.Dir(proto) + "," + filepath.Dir(filepath.Dir(proto))
+			out, err := load(ctx, d, "ghz", "--insecure", "--proto", proto, "--import-paths", imports,
 				"--call", "rpc_package.HelloWorldService.SayHello", "-d", `{"name":"eric"}`,
 				"-c", "50", "--connections", "4", "-z", d.String(), "--format", "json", t.addr)
 			if err != nil {
