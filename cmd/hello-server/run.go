@@ -32,7 +32,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	// the drain, writes the last of them.
 	logs := cli.NewLogWriter(stderr, 0, 0)
 	defer logs.Close()
-	cfg.Logger = slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: level}))
+	// slog's text format; the access log appends its lines itself (cli.TextHandler).
+	cfg.Logger = slog.New(cli.NewTextHandler(logs, &slog.HandlerOptions{Level: level}))
 	var metrics http.Handler
 	if telemetryOn {
 		t, err := telemetry.New(telemetry.Options{})

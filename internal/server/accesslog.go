@@ -32,6 +32,8 @@ type callKey struct{}
 // The ResponseWriter it passes on keeps http.Flusher, so streams still flush.
 // When the logger does not log at Info, requests pass through untouched.
 func accessLog(logger *slog.Logger) func(http.Handler) http.Handler {
+	// With slog's text format (cli.TextHandler), lines are appended here.
+	lines, fast := logger.Handler().(lineWriter)
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			if !logger.Enabled(r.Context(), slog.LevelInfo) {
@@ -54,12 +56,20 @@ func accessLog(logger *slog.Logger) func(http.Handler) http.Handler {
 			if code == "" {
 				code = grpcStatus(rec.Header())
 			}
+			ids, _ := rec.call.trace.Load().([2]string)
+			if fast {
+				line := accessLine{at: time.Now(), method: r.Method, path: r.URL.Path, protocol: rec.call.protocolOf(r),
+					proto: r.Proto, status: status, code: code, duration: time.Since(start),
+					bytesIn: rec.body.n.Load(), bytesOut: rec.bytes, traceID: ids[0], spanID: ids[1]}
+				line.write(lines.LineWriter())
+				return
+			}
 			codeAttr := slog.String("code", code)
 			if code == "" {
 				codeAttr = slog.Attr{} // not an RPC: handlers drop the empty attribute
 			}
 			traceAttr, spanAttr := slog.Attr{}, slog.Attr{} // empty attributes are dropped
-			if ids, ok := rec.call.trace.Load().([2]string); ok {
+			if ids[0] != "" {
 				traceAttr, spanAttr = slog.String("trace_id", ids[0]), slog.String("span_id", ids[1])
 			}
 			// A record of our own, not Logger.LogAttrs: the logger would look up
