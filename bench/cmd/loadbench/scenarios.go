@@ -22,8 +22,9 @@ func allScenarios(cfg config) []scenario {
 		{name: "gRPC h2load 1 conn × 50 streams", run: h2load(1, 50)},
 		{name: "gRPC h2load 4 conns × 12 streams", run: h2load(4, 12)},
 		{name: "gRPC ghz 50 concurrent, 4 conns", run: ghz(cfg.proto)},
-		{name: "Connect JSON HTTP/1.1 wrk c50", json: true, run: wrk(false)},
-		{name: "Connect JSON HTTP/1.1 wrk c50, gzip accepted", json: true, run: wrk(true)},
+		{name: "Connect JSON HTTP/1.1 wrk c50", json: true, run: wrk(false, false)},
+		{name: "Connect JSON HTTP/1.1 wrk c50, gzip accepted", json: true, run: wrk(false, true)},
+		{name: "Connect proto HTTP/1.1 wrk c50", json: true, run: wrk(true, false)},
 	}
 }
 
@@ -165,14 +166,22 @@ var (
 	wrkLatency  = regexp.MustCompile(`\s(50|99)%\s+([\d.]+)(us|ms|s)`)
 )
 
-// wrk drives Connect JSON over HTTP/1.1 with 50 connections.
-func wrk(gzip bool) func(context.Context, *target, time.Duration, string) (result, error) {
+// wrk drives Connect unary calls over HTTP/1.1 with 50 connections, in JSON
+// or in the binary proto encoding (the ceiling answers both with its fixed
+// body).
+func wrk(proto, gzip bool) func(context.Context, *target, time.Duration, string) (result, error) {
 	return func(ctx context.Context, t *target, d time.Duration, tmp string) (result, error) {
-		script := filepath.Join(tmp, fmt.Sprintf("post-%v.lua", gzip))
+		script := filepath.Join(tmp, fmt.Sprintf("post-%v-%v.lua", proto, gzip))
 		lua := `wrk.method = "POST"
 wrk.body = '{"name":"eric"}'
 wrk.headers["Content-Type"] = "application/json"
 `
+		if proto {
+			lua = `wrk.method = "POST"
+wrk.body = "\10\4eric"
+wrk.headers["Content-Type"] = "application/proto"
+`
+		}
 		if gzip {
 			lua += `wrk.headers["Accept-Encoding"] = "gzip"` + "\n"
 		}
