@@ -59,6 +59,11 @@ func newREST(prefix string, svc http.Handler, maxBytes int) (http.Handler, error
 	mux.Handle(restPrefix, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		r = r.Clone(r.Context())
 		r.URL.Path, r.URL.RawPath = r.URL.EscapedPath(), ""
+		if r.Method == http.MethodHead {
+			// HEAD is GET without the body (RFC 9110), which net/http drops
+			// from the answer to a HEAD request by itself.
+			r.Method = http.MethodGet
+		}
 		if err := checkQuery(r.URL.Query(), (&rpc.HelloRequest{}).ProtoReflect().Descriptor()); err != nil {
 			writeRESTError(w, err)
 			return

@@ -69,6 +69,11 @@ func TestRESTSayHello(t *testing.T) {
 			assert.Equal(t, res.StatusCode, http.StatusOK, "GET replies with %2F ("+body+")")
 			assert.Contains(t, body, `{"message":"Hello, a/b!"}`, "replies with %2F")
 
+			res, body = rest(t, client, http.MethodHead, srv.URL+"/v1/hello/eric", "", "")
+			assert.Equal(t, res.StatusCode, http.StatusOK, "HEAD status")
+			assert.Equal(t, res.Header.Get("Content-Type"), "application/json", "HEAD Content-Type")
+			assert.Equal(t, body, "", "HEAD body")
+
 			res, body = rest(t, client, http.MethodPost, srv.URL+"/v1/hello", "application/json", `{"name":"bob"}`)
 			assert.Equal(t, res.StatusCode, http.StatusOK, "POST status ("+body+")")
 			assert.Equal(t, body, `{"message":"Hello, bob!"}`, "POST reply")
