@@ -71,6 +71,34 @@ func (l *accessLine) write(w io.Writer) {
 	linePool.Put(bp)
 }
 
+// record is the line as a slog record, for any other handler. It is a
+// record of our own, not Logger.LogAttrs: the logger would look up the
+// caller's program counter (runtime.Callers) for every line.
+func (l *accessLine) record() slog.Record {
+	codeAttr := slog.String("code", l.code)
+	if l.code == "" {
+		codeAttr = slog.Attr{} // not an RPC: handlers drop the empty attribute
+	}
+	traceAttr, spanAttr := slog.Attr{}, slog.Attr{} // empty attributes are dropped
+	if l.traceID != "" {
+		traceAttr, spanAttr = slog.String("trace_id", l.traceID), slog.String("span_id", l.spanID)
+	}
+	r := slog.NewRecord(l.at, slog.LevelInfo, "request", 0)
+	r.AddAttrs(
+		slog.String("method", l.method),
+		slog.String("path", l.path),
+		slog.String("protocol", l.protocol),
+		slog.String("http", l.proto),
+		slog.Int("status", l.status),
+		codeAttr,
+		slog.Duration("duration", l.duration),
+		slog.Int64("bytes_in", l.bytesIn),
+		slog.Int64("bytes_out", l.bytesOut),
+		traceAttr, spanAttr,
+	)
+	return r
+}
+
 // appendMillis appends t as slog's text handler does: RFC 3339, milliseconds.
 func appendMillis(b []byte, t time.Time) []byte {
 	return t.Round(0).AppendFormat(b, "2006-01-02T15:04:05.000Z07:00")

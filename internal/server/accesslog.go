@@ -57,37 +57,14 @@ func accessLog(logger *slog.Logger) func(http.Handler) http.Handler {
 				code = grpcStatus(rec.Header())
 			}
 			ids, _ := rec.call.trace.Load().([2]string)
+			line := accessLine{at: time.Now(), method: r.Method, path: r.URL.Path, protocol: rec.call.protocolOf(r),
+				proto: r.Proto, status: status, code: code, duration: time.Since(start),
+				bytesIn: rec.body.n.Load(), bytesOut: rec.bytes, traceID: ids[0], spanID: ids[1]}
 			if fast {
-				line := accessLine{at: time.Now(), method: r.Method, path: r.URL.Path, protocol: rec.call.protocolOf(r),
-					proto: r.Proto, status: status, code: code, duration: time.Since(start),
-					bytesIn: rec.body.n.Load(), bytesOut: rec.bytes, traceID: ids[0], spanID: ids[1]}
 				line.write(lines.LineWriter())
 				return
 			}
-			codeAttr := slog.String("code", code)
-			if code == "" {
-				codeAttr = slog.Attr{} // not an RPC: handlers drop the empty attribute
-			}
-			traceAttr, spanAttr := slog.Attr{}, slog.Attr{} // empty attributes are dropped
-			if ids[0] != "" {
-				traceAttr, spanAttr = slog.String("trace_id", ids[0]), slog.String("span_id", ids[1])
-			}
-			// A record of our own, not Logger.LogAttrs: the logger would look up
-			// the caller's program counter (runtime.Callers) for every line.
-			line := slog.NewRecord(time.Now(), slog.LevelInfo, "request", 0)
-			line.AddAttrs(
-				slog.String("method", r.Method),
-				slog.String("path", r.URL.Path),
-				slog.String("protocol", rec.call.protocolOf(r)),
-				slog.String("http", r.Proto),
-				slog.Int("status", status),
-				codeAttr,
-				slog.Duration("duration", time.Since(start)),
-				slog.Int64("bytes_in", rec.body.n.Load()),
-				slog.Int64("bytes_out", rec.bytes),
-				traceAttr, spanAttr,
-			)
-			_ = logger.Handler().Handle(r.Context(), line)
+			_ = logger.Handler().Handle(r.Context(), line.record())
 		})
 	}
 }

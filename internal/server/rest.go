@@ -50,6 +50,7 @@ func newREST(prefix string, svc http.Handler, maxBytes int) (http.Handler, error
 	}
 	client := connect.NewClient[rpc.HelloRequest, rpc.HelloReply](inProcess{svc},
 		"http://in-process"+rpc_packageconnect.HelloWorldServiceLotsOfRepliesProcedure)
+	request := (&rpc.HelloRequest{}).ProtoReflect().Descriptor() // every binding's input
 	mux := http.NewServeMux()
 	mux.Handle("GET /v1/hello/{name}/replies", streamReplies(client))
 	// vanguard rewrites the request it transcodes (path, headers); it gets a
@@ -64,7 +65,7 @@ func newREST(prefix string, svc http.Handler, maxBytes int) (http.Handler, error
 			// from the answer to a HEAD request by itself.
 			r.Method = http.MethodGet
 		}
-		if err := checkQuery(r.URL.Query(), (&rpc.HelloRequest{}).ProtoReflect().Descriptor()); err != nil {
+		if err := checkQuery(r.URL.Query(), request); err != nil {
 			writeRESTError(w, err)
 			return
 		}
