@@ -142,6 +142,11 @@ func TestRESTErrorsAreStatusesWithTheirHTTPCode(t *testing.T) {
 		{"empty name in the replies path", "GET", "/v1/hello/%20/replies", "", "", 200, -1, ""},
 		{"long name in the replies path", "GET", "/v1/hello/" + strings.Repeat("é", 101) + "/replies", "", "", 400, 3,
 			"invalid name: name must be at most 100 characters, got 101"},
+		{"invalid UTF-8 in the path", "GET", "/v1/hello/%80", "", "", 400, 3, ""},
+		{"invalid UTF-8 in the replies path", "GET", "/v1/hello/%C3/replies", "", "", 400, 3, ""},
+		{"invalid UTF-8 in a query value", "GET", "/v1/hello/eric?name=%FF", "", "", 400, 3, ""},
+		{"invalid UTF-8 in a query key", "GET", "/v1/hello/eric?%FF=1", "", "", 400, 3, ""},
+		{"malformed query", "GET", "/v1/hello/eric?name=%zz", "", "", 400, 3, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.label, func(t *testing.T) {
