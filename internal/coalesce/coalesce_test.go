@@ -153,11 +153,13 @@ func TestCloseUnblocksReaders(t *testing.T) {
 	assert.Equal(t, string(got), "pending", "pending bytes were written before the close")
 }
 
-// countingListener counts the Write calls that reach its connections.
+// countingListener counts the Write calls that reach its connections, and
+// their SetWriteDeadline calls (in deadlines, when not nil).
 type countingListener struct {
 	net.Listener
-	writes *int64
-	mu     *sync.Mutex
+	writes    *int64
+	mu        *sync.Mutex
+	deadlines *int64
 }
 
 func (l countingListener) Accept() (net.Conn, error) {
@@ -165,13 +167,23 @@ func (l countingListener) Accept() (net.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	return countingConn{c, l.writes, l.mu}, nil
+	return countingConn{c, l.writes, l.mu, l.deadlines}, nil
 }
 
 type countingConn struct {
 	net.Conn
-	writes *int64
-	mu     *sync.Mutex
+	writes    *int64
+	mu        *sync.Mutex
+	deadlines *int64
+}
+
+func (c countingConn) SetWriteDeadline(t time.Time) error {
+	if c.deadlines != nil {
+		c.mu.Lock()
+		*c.deadlines++
+		c.mu.Unlock()
+	}
+	return c.Conn.SetWriteDeadline(t)
 }
 
 func (c countingConn) Write(p []byte) (int, error) {
@@ -186,7 +198,7 @@ func TestManySmallWritesTakeFewerSystemCalls(t *testing.T) {
 	assert.NoError(t, err, "listen")
 	var writes int64
 	var mu sync.Mutex
-	l := coalesce.NewListener(countingListener{ln, &writes, &mu}, coalesce.Options{})
+	l := coalesce.NewListener(countingListener{ln, &writes, &mu, nil}, coalesce.Options{})
 	defer l.Close()
 	go func() {
 		c, err := net.Dial("tcp", ln.Addr().String())
@@ -215,6 +227,41 @@ func TestManySmallWritesTakeFewerSystemCalls(t *testing.T) {
 	defer mu.Unlock()
 	t.Logf("%d frames went out in %d write calls", frames, writes)
 	assert.True(t, writes < frames/2, "writes were coalesced")
+}
+
+// TestWritesThatDoNotBlockSetNoDeadlineEach checks that the write timeout
+// costs a write that goes out at once no deadline of its own: the socket's
+// deadline, armed by one write, serves the next ones while it is far enough
+// away (an HTTP/1.1 connection writes once per response).
+func TestWritesThatDoNotBlockSetNoDeadlineEach(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	assert.NoError(t, err, "listen")
+	var writes, deadlines int64
+	var mu sync.Mutex
+	l := coalesce.NewListener(countingListener{ln, &writes, &mu, &deadlines}, coalesce.Options{WriteTimeout: time.Minute})
+	defer l.Close()
+	go func() {
+		c, err := net.Dial("tcp", ln.Addr().String())
+		if err == nil {
+			_, _ = io.WriteString(c, "GET / HTTP/1.1\r\n\r\n")
+			_, _ = io.Copy(io.Discard, c)
+		}
+	}()
+	server, err := l.Accept()
+	assert.NoError(t, err, "accept")
+	_, err = server.Read(make([]byte, 64))
+	assert.NoError(t, err, "read request")
+	const responses = 100
+	for range responses {
+		_, err := server.Write([]byte("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"))
+		assert.NoError(t, err, "write")
+	}
+	assert.NoError(t, server.Close(), "close")
+	mu.Lock()
+	defer mu.Unlock()
+	t.Logf("%d writes set the socket's write deadline %d times", writes, deadlines)
+	assert.Equal(t, writes, int64(responses), "writes that reached the socket")
+	assert.True(t, deadlines <= 2, "one deadline serves writes that do not block")
 }
 
 // TestCloseIsBoundedWhatever deadlines come after it reproduces a hang: a

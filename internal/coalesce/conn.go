@@ -50,6 +50,10 @@ type conn struct {
 	closed   bool
 	deadline time.Time // the write deadline, for Writes waiting for room
 
+	// armed is the socket's write deadline as writeSocket last set it
+	// (UnixNano), or 0 when that was the caller's deadline.
+	armed atomic.Int64
+
 	// The flood guard of a cleartext HTTP/2 connection (guard.go): guard is
 	// used by the reading goroutine only; out follows the frames written, so
 	// that GOAWAY goes out between two of them.
@@ -355,14 +359,27 @@ func (c *conn) writeSocket(p []byte, deadline time.Time) (int, error) {
 		return c.Conn.Write(p)
 	}
 	var total int
-	lastProgress, queued := time.Now(), -1
-	for {
-		d := time.Now().Add(c.opts.WriteTimeout / 4) // look for progress 4 times a timeout
-		if !deadline.IsZero() && deadline.Before(d) {
+	now := time.Now()
+	lastProgress, queued := now, -1
+	for first := true; ; first = false {
+		// Look for progress 4 times a timeout. The socket's deadline is
+		// set again only when the one armed by an earlier write (and not the
+		// caller's) is less than an eighth of a timeout away: a write that
+		// does not block (nearly all) then costs no deadline of its own.
+		d := now.Add(c.opts.WriteTimeout / 4)
+		callers := !deadline.IsZero() && deadline.Before(d)
+		if callers {
 			d = deadline
 		}
-		if err := c.Conn.SetWriteDeadline(d); err != nil {
-			return total, err
+		if armed := c.armed.Load(); callers || !first || armed-now.UnixNano() < int64(c.opts.WriteTimeout/8) {
+			if err := c.Conn.SetWriteDeadline(d); err != nil {
+				return total, err
+			}
+			if callers {
+				c.armed.Store(0)
+			} else {
+				c.armed.Store(d.UnixNano())
+			}
 		}
 		n, err := c.Conn.Write(p)
 		total += n
@@ -371,7 +388,7 @@ func (c *conn) writeSocket(p []byte, deadline time.Time) (int, error) {
 			(!deadline.IsZero() && !time.Now().Before(deadline)) {
 			return total, err
 		}
-		now := time.Now()
+		now = time.Now()
 		q, ok := unsent(c.Conn)
 		if n > 0 || (ok && queued >= 0 && q < queued) {
 			lastProgress = now

@@ -22,7 +22,6 @@
 package connlimit
 
 import (
-	"container/list"
 	"crypto/tls"
 	"errors"
 	"io"
@@ -39,8 +38,8 @@ type Listener struct {
 	max int
 
 	mu    sync.Mutex
-	conns map[*conn]*list.Element // open connections; the element is set while idle
-	idle  list.List               // of *conn, longest idle first
+	conns map[*conn]struct{} // open connections
+	idle  conn               // sentinel of a circular list of the idle ones, longest idle first
 
 	evicted, refused atomic.Int64
 }
@@ -48,7 +47,9 @@ type Listener struct {
 // New wraps ln so that at most limit connections are open at once (limit < 1
 // means 1).
 func New(ln net.Listener, limit int) *Listener {
-	return &Listener{Listener: ln, max: max(1, limit), conns: make(map[*conn]*list.Element)}
+	l := &Listener{Listener: ln, max: max(1, limit), conns: make(map[*conn]struct{})}
+	l.idle.prev, l.idle.next = &l.idle, &l.idle
+	return l
 }
 
 // Accept returns the next connection, making room for it first if the limit
@@ -63,14 +64,16 @@ func (l *Listener) Accept() (net.Conn, error) {
 		l.mu.Lock()
 		var victim *conn
 		if len(l.conns) >= l.max {
-			if e := l.idle.Front(); e != nil {
-				victim = e.Value.(*conn)
+			if l.idle.next != &l.idle {
+				victim = l.idle.next
 				l.forgetLocked(victim)
 			}
 		}
 		full := len(l.conns) >= l.max
 		if !full {
-			l.conns[cc] = l.idle.PushBack(cc) // idle until it sends a request
+			l.conns[cc] = struct{}{}
+			cc.open = true
+			l.pushIdleLocked(cc) // idle until it sends a request
 		}
 		l.mu.Unlock()
 		if victim != nil {
@@ -96,24 +99,19 @@ func (l *Listener) ConnState(c net.Conn, state http.ConnState) {
 	if !ok {
 		return
 	}
+	// It runs at every request of an HTTP/1.1 connection: it allocates
+	// nothing and looks nothing up.
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	e, open := l.conns[cc]
-	if !open {
+	if !cc.open {
 		return
 	}
 	switch state {
 	case http.StateActive:
-		if e != nil {
-			l.idle.Remove(e)
-			l.conns[cc] = nil
-		}
+		l.unlinkLocked(cc)
 	case http.StateIdle:
-		if e == nil {
-			l.conns[cc] = l.idle.PushBack(cc)
-		} else {
-			l.idle.MoveToBack(e)
-		}
+		l.unlinkLocked(cc)
+		l.pushIdleLocked(cc)
 	case http.StateHijacked, http.StateClosed:
 		l.forgetLocked(cc)
 	}
@@ -121,11 +119,24 @@ func (l *Listener) ConnState(c net.Conn, state http.ConnState) {
 
 // forgetLocked drops c from the count; l.mu is held.
 func (l *Listener) forgetLocked(c *conn) {
-	if e, ok := l.conns[c]; ok {
-		if e != nil {
-			l.idle.Remove(e)
-		}
+	if c.open {
+		c.open = false
+		l.unlinkLocked(c)
 		delete(l.conns, c)
+	}
+}
+
+// pushIdleLocked puts c at the back of the idle list; l.mu is held.
+func (l *Listener) pushIdleLocked(c *conn) {
+	c.prev, c.next = l.idle.prev, &l.idle
+	c.prev.next, l.idle.prev = c, c
+}
+
+// unlinkLocked takes c off the idle list if it is on it; l.mu is held.
+func (l *Listener) unlinkLocked(c *conn) {
+	if c.next != nil {
+		c.prev.next, c.next.prev = c.next, c.prev
+		c.prev, c.next = nil, nil
 	}
 }
 
@@ -149,8 +160,8 @@ type Info struct {
 func (l *Listener) Each(f func(Info)) {
 	l.mu.Lock()
 	conns := make([]Info, 0, len(l.conns))
-	for c, e := range l.conns {
-		conns = append(conns, Info{Conn: c, Accepted: c.accepted, Idle: e != nil})
+	for c := range l.conns {
+		conns = append(conns, Info{Conn: c, Accepted: c.accepted, Idle: c.next != nil})
 	}
 	l.mu.Unlock()
 	for _, c := range conns {
@@ -162,6 +173,10 @@ type conn struct {
 	net.Conn
 	l        *Listener
 	accepted time.Time
+
+	// Guarded by l.mu:
+	open       bool  // counted in l.conns
+	prev, next *conn // in l.idle, while idle
 }
 
 // NetConn returns the connection this one wraps.

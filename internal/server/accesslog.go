@@ -2,7 +2,6 @@ package server
 
 import (
 	"context"
-	"io"
 	"log/slog"
 	"net/http"
 	"strconv"
@@ -17,11 +16,46 @@ import (
 
 // call is what the access log learns about one request from inside connect-go,
 // set by the interceptor of rpcOutcome: the RPC's protocol as connect-go
-// identified it, and its outcome.
+// identified it, and its outcome. Both are small numbers, so that recording
+// them allocates nothing.
 type call struct {
-	code     atomic.Value // connect.Code as string, "ok" on success
-	protocol atomic.Value // connect.ProtocolConnect, ProtocolGRPC or ProtocolGRPCWeb
-	trace    atomic.Value // [2]string: the server span's trace and span ids, with telemetry on
+	code     atomic.Uint32 // 0: not recorded; 1: ok; else connect.Code + 1
+	protocol atomic.Uint32 // 0: not recorded; else 1 + index in rpcProtocols
+	trace    atomic.Value  // [2]string: the server span's trace and span ids, with telemetry on
+}
+
+// rpcProtocols are connect-go's names of the protocols it serves, as
+// call.protocol numbers them.
+var rpcProtocols = [...]string{connect.ProtocolConnect, connect.ProtocolGRPC, connect.ProtocolGRPCWeb}
+
+func (c *call) setProtocol(p string) {
+	for i, name := range rpcProtocols {
+		if p == name {
+			c.protocol.Store(uint32(i + 1))
+			return
+		}
+	}
+}
+
+func (c *call) setCode(err error) {
+	if err == nil {
+		c.code.Store(1)
+		return
+	}
+	c.code.Store(uint32(connect.CodeOf(err)) + 1)
+}
+
+// codeName returns the recorded outcome as a code name ("ok",
+// "invalid_argument", ...), or "" when none was recorded.
+func (c *call) codeName() string {
+	switch v := c.code.Load(); v {
+	case 0:
+		return ""
+	case 1:
+		return "ok"
+	default:
+		return connect.Code(v - 1).String()
+	}
 }
 
 type callKey struct{}
@@ -41,25 +75,28 @@ func accessLog(logger *slog.Logger) func(http.Handler) http.Handler {
 				return
 			}
 			start := time.Now()
-			// One allocation holds everything the log line needs.
-			rec := &responseRecorder{ResponseWriter: w}
-			rec.body.ReadCloser = r.Body
-			r.Body = &rec.body
-			r = r.WithContext(context.WithValue(r.Context(), callKey{}, &rec.call))
+			// One allocation holds everything the log line needs, and the
+			// call's context, which enforce (deadline.go) takes over.
+			lc := &loggedCall{rec: responseRecorder{ResponseWriter: w}}
+			lc.ctx = callCtx{Context: r.Context(), start: start, body: r.Body, w: w, call: &lc.call}
+			r = r.WithContext(&lc.ctx)
+			r.Body = &lc.ctx
+			rec := &lc.rec
 			next.ServeHTTP(rec, r)
 
 			status := rec.status
 			if status == 0 {
 				status = http.StatusOK
 			}
-			code, _ := rec.call.code.Load().(string)
+			code := lc.call.codeName()
 			if code == "" {
 				code = grpcStatus(rec.Header())
 			}
-			ids, _ := rec.call.trace.Load().([2]string)
-			line := accessLine{at: time.Now(), method: r.Method, path: r.URL.Path, protocol: rec.call.protocolOf(r),
-				proto: r.Proto, status: status, code: code, duration: time.Since(start),
-				bytesIn: rec.body.n.Load(), bytesOut: rec.bytes, traceID: ids[0], spanID: ids[1]}
+			ids, _ := lc.call.trace.Load().([2]string)
+			end := time.Now()
+			line := accessLine{at: end, method: r.Method, path: r.URL.Path, protocol: lc.call.protocolOf(r),
+				proto: r.Proto, status: status, code: code, duration: end.Sub(start),
+				bytesIn: lc.ctx.read.Load(), bytesOut: rec.bytes, traceID: ids[0], spanID: ids[1]}
 			if fast {
 				line.write(lines.LineWriter())
 				return
@@ -78,15 +115,11 @@ func record(ctx context.Context, peer connect.Peer, err error) {
 	if !ok {
 		return
 	}
-	c.protocol.Store(peer.Protocol)
+	c.setProtocol(peer.Protocol)
 	if traceID, spanID, ok := telemetry.SpanIDs(ctx); ok {
 		c.trace.Store([2]string{traceID, spanID})
 	}
-	if err == nil {
-		c.code.Store("ok")
-		return
-	}
-	c.code.Store(connect.CodeOf(err).String())
+	c.setCode(err)
 }
 
 func (rpcOutcome) WrapUnary(next connect.UnaryFunc) connect.UnaryFunc {
@@ -117,8 +150,8 @@ func (c *call) protocolOf(r *http.Request) string {
 	if isREST(r) {
 		return "rest"
 	}
-	if p, _ := c.protocol.Load().(string); p != "" {
-		return p
+	if i := c.protocol.Load(); i > 0 {
+		return rpcProtocols[i-1]
 	}
 	return guessProtocol(r)
 }
@@ -157,6 +190,15 @@ func grpcStatus(h http.Header) string {
 	return connect.Code(n).String()
 }
 
+// loggedCall is what the access log keeps of one request, in one
+// allocation: the call's context (which also counts the body's bytes), the
+// recorder of the answer, and the RPC's outcome.
+type loggedCall struct {
+	ctx  callCtx
+	rec  responseRecorder
+	call call
+}
+
 // responseRecorder notes the status and the bytes written. It implements
 // http.Flusher and Unwrap, so streaming and http.ResponseController work
 // through it.
@@ -164,8 +206,6 @@ type responseRecorder struct {
 	http.ResponseWriter
 	status int
 	bytes  int64
-	body   countingBody // the request body, counted
-	call   call         // the RPC's outcome, set by rpcOutcome
 }
 
 func (r *responseRecorder) WriteHeader(status int) {
@@ -194,16 +234,4 @@ func (r *responseRecorder) Flush() {
 
 func (r *responseRecorder) Unwrap() http.ResponseWriter {
 	return r.ResponseWriter
-}
-
-// countingBody counts the bytes read from a request body.
-type countingBody struct {
-	io.ReadCloser
-	n atomic.Int64
-}
-
-func (b *countingBody) Read(p []byte) (int, error) {
-	n, err := b.ReadCloser.Read(p)
-	b.n.Add(int64(n))
-	return n, err
 }

@@ -13,6 +13,7 @@ import (
 
 	rpc "github.com/hellorpc/hellorpc/gen/rpc_package"
 	"github.com/hellorpc/hellorpc/gen/rpc_package/rpc_packageconnect"
+	"github.com/hellorpc/hellorpc/internal/cli"
 	"github.com/hellorpc/hellorpc/internal/greeter"
 	"github.com/hellorpc/hellorpc/internal/server"
 	"github.com/hellorpc/hellorpc/internal/server/servertest"
@@ -54,8 +55,9 @@ func BenchmarkForms(b *testing.B) {
 // handler (access log, CORS, text mode, HTTP/2 check, body cap, deadlines)
 // with the bare connect handler of the same service and options, for a
 // Connect JSON call and a gRPC-Web call. The ratio full/bare is the cost of
-// the middleware; full+accesslog adds an access log line per call (text,
-// written to io.Discard); full+telemetry measures and traces every call
+// the middleware; full+accesslog adds an access log line per call, as
+// hello-server writes it (cli.TextHandler through a cli.LogWriter to
+// io.Discard); full+telemetry measures and traces every call
 // (OpenTelemetry metrics and spans; package telemetry).
 func BenchmarkMiddleware(b *testing.B) {
 	cfg := server.Config{}.WithDefaults()
@@ -69,7 +71,9 @@ func BenchmarkMiddleware(b *testing.B) {
 		connect.WithInterceptors(validate))
 	full := server.New(cfg)
 	logged := cfg
-	logged.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	logs := cli.NewLogWriter(io.Discard, 0, 0)
+	b.Cleanup(func() { _ = logs.Close() })
+	logged.Logger = slog.New(cli.NewTextHandler(logs, nil))
 	fullLogged := server.New(logged)
 	tel, err := telemetry.New(telemetry.Options{})
 	if err != nil {

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -35,20 +36,31 @@ const sweepInterval = 50 * time.Millisecond
 // deadline_exceeded (or canceled). A body that has been read to its end is
 // left alone: on HTTP/1.1 net/http then watches the connection with a
 // background read that a read deadline would break for the next request.
+//
+// When the access log has made the call's callCtx already (it is then the
+// request's context), that one is used: one allocation per call for both.
 func (d *deadlines) enforce(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		c := &callCtx{Context: r.Context(), body: r.Body, rc: *http.NewResponseController(w)}
+		c, made := r.Context().(*callCtx)
+		if !made || c.enforced {
+			c = &callCtx{Context: r.Context(), body: r.Body, w: w}
+			r = r.WithContext(c)
+			r.Body = c
+		}
+		c.enforced = true
 		timeout, ok := clientTimeout(r.Header)
 		if d.maxDuration > 0 && (!ok || timeout > d.maxDuration) {
 			timeout, ok = d.maxDuration, true
 		}
 		if ok {
-			c.deadline = time.Now().Add(timeout)
+			start := c.start
+			if start.IsZero() {
+				start = time.Now()
+			}
+			c.deadline = start.Add(timeout)
 		}
 		d.add(c)
-		defer d.remove(c) // before the handler returns: rc is valid only while it runs
-		r = r.WithContext(c)
-		r.Body = c
+		defer d.remove(c) // before the handler returns: w is valid only while it runs
 		next.ServeHTTP(w, r)
 	})
 }
@@ -81,7 +93,7 @@ func (d *deadlines) add(c *callCtx) {
 }
 
 // remove takes c off the list once its handler has returned, after which
-// its ResponseController may no longer be used.
+// its ResponseWriter may no longer be used.
 func (d *deadlines) remove(c *callCtx) {
 	d.mu.Lock()
 	if c.next != nil {
@@ -129,20 +141,34 @@ func (d *deadlines) sweep() {
 }
 
 // callCtx is the context of one call and its request body: the request's
-// context with the call's deadline, ended by the sweeper (see enforce).
+// context with the call's deadline, ended by the sweeper (see enforce). It
+// counts the bytes read from the body, and, made by the access log, holds
+// what the log learns of the call from inside connect-go (Value(callKey{})).
 type callCtx struct {
-	context.Context // the request's: values, and its end, which the sweeper passes on
+	context.Context           // the request's: values, and its end, which the sweeper passes on
+	start           time.Time // when the access log took the request, if it did
 	deadline        time.Time
-	body            io.ReadCloser
-	rc              http.ResponseController
-	prev, next      *callCtx // in the list of deadlines, while listed
+	body            io.ReadCloser       // the request's body, as it came
+	w               http.ResponseWriter // the connection's, to wake a blocked read
+	read            atomic.Int64        // bytes read from body
+	call            *call               // the access log's record of the call, or nil
+	enforced        bool                // enforce has set the deadline
+	prev, next      *callCtx            // in the list of deadlines, while listed
 
 	mu      sync.Mutex
 	done    chan struct{} // made when first asked for
 	err     error         // why the call ended, once it has
 	after   []func()      // AfterFunc's functions, run when it ends
 	reading bool          // a Read is waiting on the connection
-	over    bool          // the handler returned: rc may no longer be used
+	over    bool          // the handler returned: w may no longer be used
+}
+
+// Value answers callKey{} with the access log's record of the call.
+func (c *callCtx) Value(key any) any {
+	if _, ok := key.(callKey); ok && c.call != nil {
+		return c.call
+	}
+	return c.Context.Value(key)
 }
 
 func (c *callCtx) Deadline() (time.Time, bool) {
@@ -211,7 +237,7 @@ func (c *callCtx) end(err error) {
 	after := c.after
 	if c.reading && !c.over {
 		// Not every ResponseWriter supports it; the context still ends the call.
-		_ = c.rc.SetReadDeadline(time.Now())
+		_ = http.NewResponseController(c.w).SetReadDeadline(time.Now())
 	}
 	c.mu.Unlock()
 	for _, f := range after {
@@ -231,6 +257,7 @@ func (c *callCtx) Read(p []byte) (int, error) {
 	c.mu.Unlock()
 
 	n, err := c.body.Read(p)
+	c.read.Add(int64(n))
 
 	c.mu.Lock()
 	c.reading = false
