@@ -193,23 +193,34 @@ func (c countingConn) Write(p []byte) (int, error) {
 	return c.Conn.Write(p)
 }
 
-func TestManySmallWritesTakeFewerSystemCalls(t *testing.T) {
+// countedConn returns the server side of a loopback connection accepted by
+// a coalescing listener with opts over counting (whose Listener it sets),
+// whose client sends first and then reads everything.
+func countedConn(t *testing.T, opts coalesce.Options, first string, counting countingListener) net.Conn {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	assert.NoError(t, err, "listen")
-	var writes int64
-	var mu sync.Mutex
-	l := coalesce.NewListener(countingListener{ln, &writes, &mu, nil}, coalesce.Options{})
-	defer l.Close()
+	counting.Listener = ln
+	l := coalesce.NewListener(counting, opts)
+	t.Cleanup(func() { l.Close() })
 	go func() {
 		c, err := net.Dial("tcp", ln.Addr().String())
 		if err == nil {
-			_, _ = io.WriteString(c, "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n")
+			_, _ = io.WriteString(c, first)
 			_, _ = io.Copy(io.Discard, c)
 		}
 	}()
 	server, err := l.Accept()
 	assert.NoError(t, err, "accept")
-	_, err = io.ReadFull(server, make([]byte, 24))
+	return server
+}
+
+func TestManySmallWritesTakeFewerSystemCalls(t *testing.T) {
+	var writes int64
+	var mu sync.Mutex
+	preface := "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
+	server := countedConn(t, coalesce.Options{}, preface, countingListener{writes: &writes, mu: &mu})
+	_, err := io.ReadFull(server, make([]byte, len(preface)))
 	assert.NoError(t, err, "read preface")
 	const frames = 200
 	var wg sync.WaitGroup
@@ -234,22 +245,11 @@ func TestManySmallWritesTakeFewerSystemCalls(t *testing.T) {
 // deadline, armed by one write, serves the next ones while it is far enough
 // away (an HTTP/1.1 connection writes once per response).
 func TestWritesThatDoNotBlockSetNoDeadlineEach(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	assert.NoError(t, err, "listen")
 	var writes, deadlines int64
 	var mu sync.Mutex
-	l := coalesce.NewListener(countingListener{ln, &writes, &mu, &deadlines}, coalesce.Options{WriteTimeout: time.Minute})
-	defer l.Close()
-	go func() {
-		c, err := net.Dial("tcp", ln.Addr().String())
-		if err == nil {
-			_, _ = io.WriteString(c, "GET / HTTP/1.1\r\n\r\n")
-			_, _ = io.Copy(io.Discard, c)
-		}
-	}()
-	server, err := l.Accept()
-	assert.NoError(t, err, "accept")
-	_, err = server.Read(make([]byte, 64))
+	server := countedConn(t, coalesce.Options{WriteTimeout: time.Minute}, "GET / HTTP/1.1\r\n\r\n",
+		countingListener{writes: &writes, mu: &mu, deadlines: &deadlines})
+	_, err := server.Read(make([]byte, 64))
 	assert.NoError(t, err, "read request")
 	const responses = 100
 	for range responses {
