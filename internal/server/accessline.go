@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unicode"
 	"unicode/utf8"
@@ -99,9 +100,33 @@ func (l *accessLine) record() slog.Record {
 	return r
 }
 
-// appendMillis appends t as slog's text handler does: RFC 3339, milliseconds.
+// second is one second of the clock, formatted: the text before and after
+// the milliseconds of an access line's time.
+type second struct {
+	unix       int64
+	loc        *time.Location
+	date, zone []byte // "2006-01-02T15:04:05" and "Z07:00"
+}
+
+// lastSecond is the second of the latest line: lines of the same second
+// share its text, so formatting a time is mostly appending two slices.
+var lastSecond atomic.Pointer[second]
+
+// appendMillis appends t as slog's text handler does: RFC 3339, milliseconds
+// (truncated, as time's layout "2006-01-02T15:04:05.000Z07:00" does).
 func appendMillis(b []byte, t time.Time) []byte {
-	return t.Round(0).AppendFormat(b, "2006-01-02T15:04:05.000Z07:00")
+	t = t.Round(0)
+	s := lastSecond.Load()
+	if s == nil || s.unix != t.Unix() || s.loc != t.Location() {
+		// A zone's offset changes on a whole second: one second has one.
+		s = &second{unix: t.Unix(), loc: t.Location(),
+			date: t.AppendFormat(nil, "2006-01-02T15:04:05"), zone: t.AppendFormat(nil, "Z07:00")}
+		lastSecond.Store(s)
+	}
+	ms := t.Nanosecond() / 1e6
+	b = append(b, s.date...)
+	b = append(b, '.', byte('0'+ms/100), byte('0'+ms/10%10), byte('0'+ms%10))
+	return append(b, s.zone...)
 }
 
 // appendText appends s as slog's text handler does: quoted when empty or
@@ -113,6 +138,15 @@ func appendText(b []byte, s string) []byte {
 	return append(b, s...)
 }
 
+// quotedASCII marks the ASCII bytes that make slog quote a value: what JSON
+// would escape, but '\\', and space, '=' and '"'.
+var quotedASCII = func() (q [utf8.RuneSelf]bool) {
+	for c := range q {
+		q[c] = c < ' ' || c == ' ' || c == '=' || c == '"'
+	}
+	return q
+}()
+
 func needsQuoting(s string) bool {
 	if s == "" {
 		return true
@@ -120,7 +154,7 @@ func needsQuoting(s string) bool {
 	for i := 0; i < len(s); {
 		c := s[i]
 		if c < utf8.RuneSelf {
-			if c == ' ' || c == '=' || c == '"' || c < ' ' { // what JSON would escape, but '\\'
+			if quotedASCII[c] {
 				return true
 			}
 			i++

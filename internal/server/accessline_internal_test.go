@@ -77,3 +77,31 @@ func TestAccessLogTakesTheFastPathWithCLITextHandler(t *testing.T) {
 		t.Errorf("other line: %q", lines[1])
 	}
 }
+
+// TestAppendMillisIsTheLayout checks the access line's time, whose text is
+// kept from one line to the next of the same second, against time's layout:
+// times in and across seconds, in zones east, west and UTC, before 1970 and
+// in a zone's change of offset.
+func TestAppendMillisIsTheLayout(t *testing.T) {
+	ny, err := time.LoadLocation("America/New_York")
+	if err != nil {
+		ny = time.FixedZone("EST", -5*3600) // no tzdata here: still a zone west
+	}
+	zones := []*time.Location{time.UTC, time.FixedZone("X", 3600), time.FixedZone("Y", -(9*3600 + 30*60)), ny, time.Local}
+	starts := []time.Time{
+		time.Date(2026, 11, 30, 10, 4, 5, 0, time.UTC),
+		time.Date(1969, 12, 31, 23, 59, 58, 0, time.UTC),
+		time.Date(2026, 3, 8, 6, 59, 58, 0, time.UTC), // 2 a.m. in New York: the offset changes
+	}
+	for _, start := range starts {
+		for step := time.Duration(0); step < 3*time.Second; step += 7_654_321 {
+			for _, zone := range zones { // one second in every zone in turn
+				at := start.Add(step).In(zone)
+				got := string(appendMillis(nil, at))
+				if want := at.Format("2006-01-02T15:04:05.000Z07:00"); got != want {
+					t.Fatalf("%v: got %s, want %s", at, got, want)
+				}
+			}
+		}
+	}
+}

@@ -87,7 +87,10 @@ func benchmark(ctx context.Context, cfg config) error {
 	results := make(map[string]map[string][]result)
 	for round := 1; round <= cfg.rounds; round++ {
 		for _, s := range scenarios {
-			for _, t := range targets {
+			// Each round starts with another target, so that none is always
+			// measured first (or right after the same peer) in a scenario.
+			for i := range targets {
+				t := targets[(i+round-1)%len(targets)]
 				if s.json && !t.json || t.jsonOnly && !s.json {
 					continue
 				}
