@@ -43,16 +43,28 @@ var envNames = map[string]string{
 	"write-coalescing":         "HELLORPC_WRITE_COALESCING",
 	"reply-interval":           "HELLORPC_REPLY_INTERVAL",
 	"max-stream-messages":      "HELLORPC_MAX_STREAM_MESSAGES",
+	"gc-percent":               "GOGC",
+	"memory-limit":             "GOMEMLIMIT",
 }
 
-// parseConfig reads the server's configuration from args and the environment.
-func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (cfg server.Config, level slog.Level, debugAddr string, telemetryOn bool, err error) {
+// options are hello-server's settings: the server's, and the process's.
+type options struct {
+	cfg       server.Config
+	level     slog.Level // of the log
+	debugAddr string     // of the debug listener, "" for none
+	telemetry bool
+	gc        gcSettings
+}
+
+// parseConfig reads hello-server's options from args and the environment.
+func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (o options, err error) {
+	cfg := &o.cfg
 	var origins string
 	fs := flag.NewFlagSet("hello-server", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.StringVar(&cfg.Addr, "addr", server.DefaultAddr, "`address` to listen on (host:port)")
 	fs.StringVar(&origins, "cors-origins", "", "comma-separated `origins` allowed to call from browsers cross-origin; \"*\" allows any (default none: same-origin only)")
-	fs.TextVar(&level, "log-level", slog.LevelInfo, "log `level`: debug, info, warn or error")
+	fs.TextVar(&o.level, "log-level", slog.LevelInfo, "log `level`: debug, info, warn or error")
 	fs.DurationVar(&cfg.ReadHeaderTimeout, "read-header-timeout", server.DefaultReadHeaderTimeout, "time allowed to read request headers")
 	fs.DurationVar(&cfg.IdleTimeout, "idle-timeout", server.DefaultIdleTimeout, "close HTTP/1.1 keep-alive connections, and HTTP/2 connections with no open stream (with GOAWAY), idle this long")
 	fs.IntVar(&cfg.MaxHeaderBytes, "max-header-bytes", server.DefaultMaxHeaderBytes, "maximum size of request headers in `bytes`")
@@ -68,9 +80,12 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fs.IntVar(&cfg.MaxConcurrentStreams, "max-streams", server.DefaultMaxConcurrentStreams, "most concurrent HTTP/2 streams per connection")
 	fs.StringVar(&cfg.TLSCertFile, "tls-cert", "", "PEM certificate `file`: serve HTTPS (HTTP/2 and HTTP/1.1) instead of HTTP/1.1 and h2c")
 	fs.StringVar(&cfg.TLSKeyFile, "tls-key", "", "PEM private key `file` for -tls-cert")
+	o.gc = gcSettings{percent: DefaultGCPercent, memoryLimit: DefaultMemoryLimit}
+	fs.Var(&o.gc.percent, "gc-percent", "garbage collection target `percent` (Go's GOGC, \"off\" for none): a higher one collects less often, so fewer calls meet a collection, for more memory")
+	fs.Var(&o.gc.memoryLimit, "memory-limit", "soft memory limit of the process (Go's GOMEMLIMIT: `bytes`, or with a B, KiB, MiB, GiB or TiB suffix; \"off\" for none): past it the collector works harder, whatever -gc-percent says")
 	coalescing := fs.Bool("write-coalescing", true, "gather the HTTP/2 writes of many streams into fewer system calls")
-	fs.StringVar(&debugAddr, "debug-addr", "", "`address` for expvar, pprof and metrics (/debug/vars, /debug/pprof/, /metrics); keep it on loopback (default off)")
-	fs.BoolVar(&telemetryOn, "telemetry", false, "measure and trace every call (OpenTelemetry: metrics at -debug-addr's /metrics, trace ids in the access log; costs about a fifth of the throughput)")
+	fs.StringVar(&o.debugAddr, "debug-addr", "", "`address` for expvar, pprof and metrics (/debug/vars, /debug/pprof/, /metrics); keep it on loopback (default off)")
+	fs.BoolVar(&o.telemetry, "telemetry", false, "measure and trace every call (OpenTelemetry: metrics at -debug-addr's /metrics, trace ids in the access log; costs about a fifth of the throughput)")
 	fs.DurationVar(&cfg.MaxCallDuration, "max-call-duration", server.DefaultMaxCallDuration, "longest any call may last, unary or streaming, whatever the client's deadline")
 	fs.DurationVar(&cfg.Greeter.ReplyInterval, "reply-interval", DefaultReplyInterval, "pause between the streamed replies of LotsOfReplies")
 	fs.IntVar(&cfg.Greeter.MaxStreamMessages, "max-stream-messages", greeter.DefaultMaxStreamMessages, "most names one client stream may send")
@@ -80,18 +95,18 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
-		return cfg, level, debugAddr, telemetryOn, err
+		return o, err
 	}
 	if fs.NArg() > 0 {
-		return cfg, level, debugAddr, telemetryOn, fmt.Errorf("unexpected arguments %q: hello-server takes only flags", fs.Args())
+		return o, fmt.Errorf("unexpected arguments %q: hello-server takes only flags", fs.Args())
 	}
 	if err := cli.ApplyEnv(fs, envNames, getenv); err != nil {
-		return cfg, level, debugAddr, telemetryOn, err
+		return o, err
 	}
 	cfg.DisableWriteCoalescing = !*coalescing
 	switch {
 	case cfg.DrainDelay < 0:
-		return cfg, level, debugAddr, telemetryOn, errors.New("-drain-delay must not be negative")
+		return o, errors.New("-drain-delay must not be negative")
 	case cfg.DrainDelay == 0:
 		cfg.DrainDelay = -1 // none; in server.Config zero means the default
 	}
@@ -101,20 +116,20 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 		}
 	}
 	if (cfg.TLSCertFile == "") != (cfg.TLSKeyFile == "") {
-		return cfg, level, debugAddr, telemetryOn, errors.New("-tls-cert and -tls-key go together: give both or neither")
+		return o, errors.New("-tls-cert and -tls-key go together: give both or neither")
 	}
 	if cfg.ReadHeaderTimeout <= 0 || cfg.IdleTimeout <= 0 || cfg.ShutdownTimeout <= 0 || cfg.MaxCallDuration <= 0 || cfg.DrainGrace <= 0 || cfg.WriteTimeout <= 0 {
-		return cfg, level, debugAddr, telemetryOn, errors.New("timeouts must be positive")
+		return o, errors.New("timeouts must be positive")
 	}
 	if cfg.Greeter.ReplyInterval < 0 {
-		return cfg, level, debugAddr, telemetryOn, errors.New("-reply-interval must not be negative")
+		return o, errors.New("-reply-interval must not be negative")
 	}
 	if cfg.MaxHeaderBytes <= 0 || cfg.MaxMessageBytes <= 0 || cfg.Greeter.MaxStreamMessages <= 0 || cfg.MaxConcurrentStreams <= 0 ||
 		cfg.MaxConnections <= 0 || cfg.MaxInflight <= 0 {
-		return cfg, level, debugAddr, telemetryOn, errors.New("size limits must be positive")
+		return o, errors.New("size limits must be positive")
 	}
 	if cfg.MaxConnectionAge < 0 || cfg.MaxConnectionAgeGrace <= 0 {
-		return cfg, level, debugAddr, telemetryOn, errors.New("-max-connection-age must not be negative, -max-connection-age-grace must be positive")
+		return o, errors.New("-max-connection-age must not be negative, -max-connection-age-grace must be positive")
 	}
-	return cfg, level, debugAddr, telemetryOn, nil
+	return o, nil
 }

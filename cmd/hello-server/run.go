@@ -21,13 +21,15 @@ import (
 // gracefully. It returns an error when the configuration is invalid, the
 // address cannot be listened on, or serving fails.
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	cfg, level, debugAddr, telemetryOn, err := parseConfig(args, getenv, stderr)
+	o, err := parseConfig(args, getenv, stderr)
 	if errors.Is(err, flag.ErrHelp) {
 		return nil
 	}
 	if err != nil {
 		return err
 	}
+	cfg, level, debugAddr, telemetryOn := o.cfg, o.level, o.debugAddr, o.telemetry
+	defer o.gc.apply()()
 	// Log lines go out in batches from a goroutine of their own; Close, after
 	// the drain, writes the last of them.
 	logs := cli.NewLogWriter(stderr, 0, 0)
