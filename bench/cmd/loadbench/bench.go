@@ -64,11 +64,11 @@ func benchmark(ctx context.Context, cfg config) error {
 		{name: "hello-server, coalescing off", addr: "127.0.0.1:50093", json: true, cmd: pinned(0, cfg.hello, offArgs...)},
 		{name: logged, addr: "127.0.0.1:50095", json: true, jsonOnly: true, quiet: true, cmd: pinned(0, cfg.hello, loggedArgs...)},
 		{name: "grpc-go", addr: "127.0.0.1:50090", cmd: pinned(0, cfg.grpc, "-addr", "127.0.0.1:50090")},
-		{name: "net/http ceiling", addr: "127.0.0.1:50091", json: true, cmd: pinned(0, cfg.bare, "-addr", "127.0.0.1:50091")},
+		{name: "net/http ceiling", addr: "127.0.0.1:50091", json: true, cmd: helloGC(pinned(0, cfg.bare, "-addr", "127.0.0.1:50091"))},
 	}
 	if cfg.connect != "" {
 		targets = append(targets, &target{name: "bare connect-go", addr: "127.0.0.1:50094", json: true,
-			cmd: pinned(0, cfg.connect, "-addr", "127.0.0.1:50094")})
+			cmd: helloGC(pinned(0, cfg.connect, "-addr", "127.0.0.1:50094"))})
 	}
 	for _, t := range targets {
 		if err := start(t); err != nil {
@@ -109,6 +109,14 @@ func benchmark(ctx context.Context, cfg config) error {
 	}
 	printTable(scenarios, targets, results)
 	return nil
+}
+
+// helloGC gives cmd, a peer on net/http, hello-server's garbage collector
+// defaults (-gc-percent 400, -memory-limit 768MiB), so that the ratios to it
+// measure code, not collector settings. grpc-go keeps Go's defaults.
+func helloGC(cmd *exec.Cmd) *exec.Cmd {
+	cmd.Env = append(os.Environ(), "GOGC=400", "GOMEMLIMIT=768MiB")
+	return cmd
 }
 
 // pinned returns a command that runs on the given CPU only.
