@@ -163,9 +163,13 @@ type callCtx struct {
 	over    bool          // the handler returned: w may no longer be used
 }
 
-// Value answers callKey{} with the access log's record of the call.
+// Value answers callKey{} with the access log's record of the call, or
+// nil: no other context holds one, so the lookup ends here either way.
 func (c *callCtx) Value(key any) any {
-	if _, ok := key.(callKey); ok && c.call != nil {
+	if _, ok := key.(callKey); ok {
+		if c.call == nil {
+			return nil
+		}
 		return c.call
 	}
 	return c.Context.Value(key)

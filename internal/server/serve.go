@@ -81,7 +81,11 @@ func (a drainAware) WrapStreamingHandler(next connect.StreamingHandlerFunc) conn
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	cfg := s.cfg
 	srv := s.http
-	streamsCtx, cancelStreams := context.WithCancel(context.WithoutCancel(ctx))
+	// Requests' contexts start from an empty one, not from ctx: every lookup
+	// of a context value that is not there (connect-go, the interceptors)
+	// walks the whole chain, and ctx's (signal handling, the caller's) made
+	// it a third longer, for values no handler reads.
+	streamsCtx, cancelStreams := context.WithCancel(context.Background())
 	defer cancelStreams()
 	defer context.AfterFunc(s.streamsCtx, cancelStreams)() // Close ends streams too
 	srv.BaseContext = func(net.Listener) context.Context { return streamsCtx }
