@@ -41,7 +41,7 @@ import (
 // which must serve binary gRPC-Web.
 func Handler(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		binaryType, ok := binaryContentType(r.Header.Get("Content-Type"))
+		binaryType, ok := binaryContentType(contentType(r.Header))
 		if !ok {
 			next.ServeHTTP(w, r)
 			return
@@ -75,4 +75,13 @@ func binaryContentType(contentType string) (string, bool) {
 		return "application/grpc-web+proto", true
 	}
 	return "", false // e.g. +json in text form: not defined, left to the next handler (415)
+}
+
+// contentType is h.Get("Content-Type") without canonicalizing the key on
+// every request (net/http has canonicalized the keys of the request it read).
+func contentType(h http.Header) string {
+	if v := h["Content-Type"]; len(v) > 0 {
+		return v[0]
+	}
+	return ""
 }

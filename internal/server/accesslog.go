@@ -158,13 +158,13 @@ func (c *call) protocolOf(r *http.Request) string {
 
 // guessProtocol names the RPC protocol of r from its Content-Type, or "http".
 func guessProtocol(r *http.Request) string {
-	ct := strings.ToLower(r.Header.Get("Content-Type"))
+	ct := strings.ToLower(headerValue(r.Header, "Content-Type"))
 	switch {
 	case strings.HasPrefix(ct, "application/grpc-web"):
 		return "grpcweb"
 	case isGRPC(ct):
 		return "grpc"
-	case strings.HasPrefix(ct, "application/connect+"), r.Header.Get("Connect-Protocol-Version") != "",
+	case strings.HasPrefix(ct, "application/connect+"), headerValue(r.Header, "Connect-Protocol-Version") != "",
 		r.Method == http.MethodGet && r.URL.Query().Has("connect"):
 		return "connect"
 	case ct == "application/json" || ct == "application/proto" || strings.HasPrefix(ct, "application/json;"):
@@ -176,9 +176,9 @@ func guessProtocol(r *http.Request) string {
 // grpcStatus reads the gRPC status a response carries in its headers or
 // trailers, as a code name ("ok", "invalid_argument", ...).
 func grpcStatus(h http.Header) string {
-	v := h.Get("Grpc-Status")
+	v := headerValue(h, "Grpc-Status")
 	if v == "" {
-		v = h.Get(http.TrailerPrefix + "Grpc-Status")
+		v = headerValue(h, http.TrailerPrefix+"Grpc-Status")
 	}
 	n, err := strconv.Atoi(v)
 	switch {

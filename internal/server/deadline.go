@@ -278,14 +278,14 @@ func (c *callCtx) Close() error { return c.body.Close() }
 // clientTimeout reads the timeout a client asked for, if any and valid.
 // Invalid values are left for connect-go to reject.
 func clientTimeout(h http.Header) (time.Duration, bool) {
-	if v := h.Get("Connect-Timeout-Ms"); v != "" {
+	if v := headerValue(h, "Connect-Timeout-Ms"); v != "" {
 		ms, err := strconv.ParseInt(v, 10, 64)
 		if err != nil || ms < 0 || len(v) > 10 {
 			return 0, false
 		}
 		return time.Duration(ms) * time.Millisecond, true
 	}
-	v := h.Get("Grpc-Timeout")
+	v := headerValue(h, "Grpc-Timeout")
 	if len(v) < 2 || len(v) > 9 {
 		return 0, false
 	}
