@@ -361,17 +361,18 @@ func (c *conn) writeSocket(p []byte, deadline time.Time) (int, error) {
 	var total int
 	now := time.Now()
 	lastProgress, queued := now, -1
-	for first := true; ; first = false {
+	for {
 		// Look for progress 4 times a timeout. The socket's deadline is
 		// set again only when the one armed by an earlier write (and not the
-		// caller's) is less than an eighth of a timeout away: a write that
-		// does not block (nearly all) then costs no deadline of its own.
+		// caller's) is less than an eighth of a timeout away (or has passed:
+		// a write that timed out): a write that does not block (nearly all)
+		// then costs no deadline of its own.
 		d := now.Add(c.opts.WriteTimeout / 4)
 		callers := !deadline.IsZero() && deadline.Before(d)
 		if callers {
 			d = deadline
 		}
-		if armed := c.armed.Load(); callers || !first || armed-now.UnixNano() < int64(c.opts.WriteTimeout/8) {
+		if callers || c.armed.Load()-now.UnixNano() < int64(c.opts.WriteTimeout/8) {
 			if err := c.Conn.SetWriteDeadline(d); err != nil {
 				return total, err
 			}

@@ -42,12 +42,11 @@ const sweepInterval = 50 * time.Millisecond
 func (d *deadlines) enforce(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		c, made := r.Context().(*callCtx)
-		if !made || c.enforced {
+		if !made {
 			c = &callCtx{Context: r.Context(), body: r.Body, w: w}
 			r = r.WithContext(c)
 			r.Body = c
 		}
-		c.enforced = true
 		timeout, ok := clientTimeout(r.Header)
 		if d.maxDuration > 0 && (!ok || timeout > d.maxDuration) {
 			timeout, ok = d.maxDuration, true
@@ -152,7 +151,6 @@ type callCtx struct {
 	w               http.ResponseWriter // the connection's, to wake a blocked read
 	read            atomic.Int64        // bytes read from body
 	call            *call               // the access log's record of the call, or nil
-	enforced        bool                // enforce has set the deadline
 	prev, next      *callCtx            // in the list of deadlines, while listed
 
 	mu      sync.Mutex
