@@ -107,25 +107,29 @@ func accessLog(logger *slog.Logger) func(http.Handler) http.Handler {
 }
 
 // rpcOutcome is a connect interceptor that records each RPC's code for the
-// access log.
-type rpcOutcome struct{}
+// access log, and with telemetry on its span's ids.
+type rpcOutcome struct {
+	telemetry bool // look for a span (a lookup that walks the whole context when there is none)
+}
 
-func record(ctx context.Context, peer connect.Peer, err error) {
+func (o rpcOutcome) record(ctx context.Context, peer connect.Peer, err error) {
 	c, ok := ctx.Value(callKey{}).(*call)
 	if !ok {
 		return
 	}
 	c.setProtocol(peer.Protocol)
-	if traceID, spanID, ok := telemetry.SpanIDs(ctx); ok {
-		c.trace.Store([2]string{traceID, spanID})
+	if o.telemetry {
+		if traceID, spanID, ok := telemetry.SpanIDs(ctx); ok {
+			c.trace.Store([2]string{traceID, spanID})
+		}
 	}
 	c.setCode(err)
 }
 
-func (rpcOutcome) WrapUnary(next connect.UnaryFunc) connect.UnaryFunc {
+func (o rpcOutcome) WrapUnary(next connect.UnaryFunc) connect.UnaryFunc {
 	return func(ctx context.Context, req connect.AnyRequest) (connect.AnyResponse, error) {
 		res, err := next(ctx, req)
-		record(ctx, req.Peer(), err)
+		o.record(ctx, req.Peer(), err)
 		return res, err
 	}
 }
@@ -134,10 +138,10 @@ func (rpcOutcome) WrapStreamingClient(next connect.StreamingClientFunc) connect.
 	return next
 }
 
-func (rpcOutcome) WrapStreamingHandler(next connect.StreamingHandlerFunc) connect.StreamingHandlerFunc {
+func (o rpcOutcome) WrapStreamingHandler(next connect.StreamingHandlerFunc) connect.StreamingHandlerFunc {
 	return func(ctx context.Context, conn connect.StreamingHandlerConn) error {
 		err := next(ctx, conn)
-		record(ctx, conn.Peer(), err)
+		o.record(ctx, conn.Peer(), err)
 		return err
 	}
 }

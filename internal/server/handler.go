@@ -28,7 +28,7 @@ func (s *Server) newHandler() http.Handler {
 		panic(err) // the rules are compiled in: a build defect that every test shows
 	}
 	// Innermost: validation, so that its errors are recorded as any other.
-	interceptors := []connect.Interceptor{rpcOutcome{}, s.drain.interceptor(), validate}
+	interceptors := []connect.Interceptor{rpcOutcome{telemetry: cfg.Telemetry != nil}, s.drain.interceptor(), validate}
 	if cfg.Telemetry != nil {
 		// Outermost: the span is in the context rpcOutcome records.
 		interceptors = append([]connect.Interceptor{cfg.Telemetry.Interceptor()}, interceptors...)
@@ -36,7 +36,7 @@ func (s *Server) newHandler() http.Handler {
 	opts := connect.WithHandlerOptions(
 		connect.WithReadMaxBytes(cfg.MaxMessageBytes),
 		connect.WithCompressMinBytes(cfg.CompressMinBytes),
-		connect.WithInterceptors(interceptors...),
+		connect.WithInterceptors(chain(interceptors...)),
 		connect.WithRecover(recoverPanic(cfg.Logger)),
 	)
 	streams := clientStreamPaths(services)
@@ -53,7 +53,7 @@ func (s *Server) newHandler() http.Handler {
 		h = s.age.closeRetiredHTTP1(h)
 	}
 	h = accessLog(cfg.Logger)(h)
-	h = growStack(h)
+	h = GrowStack(h)
 	return h
 }
 

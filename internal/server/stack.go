@@ -2,14 +2,15 @@ package server
 
 import "net/http"
 
-// growStack makes the goroutine of an HTTP/2 stream grow its stack once, up
+// GrowStack makes the goroutine of an HTTP/2 stream grow its stack once, up
 // front, while the stack is shallow. net/http runs each HTTP/2 stream on a
 // new goroutine, whose stack starts small; a call that goes deep (the CEL
 // programs of the validation rules) then grows it on the way down, and
 // growing a deep stack copies it and adjusts every frame: 14 % of the
 // server's CPU at 1 connection × 50 gRPC streams. HTTP/1.1 connections keep
-// their goroutine, and its grown stack, from call to call.
-func growStack(next http.Handler) http.Handler {
+// their goroutine, and its grown stack, from call to call. Every Server
+// applies it; it is exported for the peers of the benchmarks (bench/levers).
+func GrowStack(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.ProtoMajor == 2 {
 			stackPad(0)

@@ -6,7 +6,10 @@
 // with no middleware, no access log and no write coalescing. hello-server
 // against it is the cost of everything hellorpc adds around connect-go.
 //
-//	connect-server [-addr 127.0.0.1:50094]
+// -levers turns on, one by one, the changes that bench/levers measures
+// against this bare handler (see levers.go); none is on by default.
+//
+//	connect-server [-addr 127.0.0.1:50094] [-levers name,name...]
 package main
 
 import (
@@ -26,27 +29,38 @@ import (
 )
 
 func main() {
+	if err := run(); err != nil {
+		fmt.Fprintln(os.Stderr, "connect-server:", err)
+		os.Exit(1)
+	}
+}
+
+func run() error {
 	addr := flag.String("addr", "127.0.0.1:50094", "address to listen on")
+	names := flag.String("levers", "", "comma-separated levers to turn on: "+leverNames())
 	flag.Parse()
+	on, err := parseLevers(*names)
+	if err != nil {
+		return err
+	}
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "connect-server:", err)
-		os.Exit(1)
+		return err
 	}
 	cfg := server.Config{Addr: *addr}.WithDefaults()
+	opts := []connect.HandlerOption{connect.WithReadMaxBytes(cfg.MaxMessageBytes), connect.WithCompressMinBytes(cfg.CompressMinBytes)}
+	if !on["novalidate"] {
+		validate, err := validation.New(&rpc.HelloRequest{})
+		if err != nil {
+			return err
+		}
+		opts = append(opts, connect.WithInterceptors(validate))
+	}
+	opts = append(opts, handlerLevers(on, cfg)...)
 	mux := http.NewServeMux()
-	validate, err := validation.New(&rpc.HelloRequest{})
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "connect-server:", err)
-		os.Exit(1)
-	}
-	mux.Handle(rpc_packageconnect.NewHelloWorldServiceHandler(greeter.New(cfg.Greeter),
-		connect.WithReadMaxBytes(cfg.MaxMessageBytes), connect.WithCompressMinBytes(cfg.CompressMinBytes),
-		connect.WithInterceptors(validate)))
-	srv := server.NewHTTPServer(cfg, mux)
-	fmt.Println("connect-server listening on", ln.Addr())
-	if err := srv.Serve(ln); err != nil {
-		fmt.Fprintln(os.Stderr, "connect-server:", err)
-		os.Exit(1)
-	}
+	mux.Handle(rpc_packageconnect.NewHelloWorldServiceHandler(greeter.New(cfg.Greeter), opts...))
+	srv := server.NewHTTPServer(cfg, wrapLevers(on, mux))
+	serverLevers(on, srv)
+	fmt.Println("connect-server listening on", ln.Addr(), "levers:", *names)
+	return srv.Serve(ln)
 }
