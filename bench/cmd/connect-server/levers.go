@@ -74,12 +74,19 @@ func handlerLevers(on map[string]bool, cfg server.Config) []connect.HandlerOptio
 	return opts
 }
 
+// bloat adds hellorpc's whole server to mux, when built with -tags bloat
+// (levers_bloat.go); a binary without the tag stays the bare peer.
+var bloat func(*http.ServeMux)
+
 // wrapLevers wraps h in the middleware levers on.
-func wrapLevers(on map[string]bool, h http.Handler) http.Handler {
-	if !on["stack"] {
-		return h
+func wrapLevers(on map[string]bool, mux *http.ServeMux) http.Handler {
+	if on["bloat"] {
+		bloat(mux)
 	}
-	return server.GrowStack(h)
+	if !on["stack"] {
+		return mux
+	}
+	return server.GrowStack(mux)
 }
 
 // serverLevers applies the http.Server levers on.
