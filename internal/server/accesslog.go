@@ -69,41 +69,56 @@ func accessLog(logger *slog.Logger) func(http.Handler) http.Handler {
 	// With slog's text format (cli.TextHandler), lines are appended here.
 	lines, fast := logger.Handler().(lineWriter)
 	return func(next http.Handler) http.Handler {
-		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if !logger.Enabled(r.Context(), slog.LevelInfo) {
-				next.ServeHTTP(w, r)
-				return
-			}
-			start := time.Now()
-			// One allocation holds everything the log line needs, and the
-			// call's context, which enforce (deadline.go) takes over.
-			lc := &loggedCall{rec: responseRecorder{ResponseWriter: w}}
-			lc.ctx = callCtx{Context: r.Context(), start: start, body: r.Body, w: w, call: &lc.call}
-			r = r.WithContext(&lc.ctx)
-			r.Body = &lc.ctx
-			rec := &lc.rec
-			next.ServeHTTP(rec, r)
-
-			status := rec.status
-			if status == 0 {
-				status = http.StatusOK
-			}
-			code := lc.call.codeName()
-			if code == "" {
-				code = grpcStatus(rec.Header())
-			}
-			ids, _ := lc.call.trace.Load().([2]string)
-			end := time.Now()
-			line := accessLine{at: end, method: r.Method, path: r.URL.Path, protocol: lc.call.protocolOf(r),
-				proto: r.Proto, status: status, code: code, duration: end.Sub(start),
-				bytesIn: lc.ctx.read.Load(), bytesOut: rec.bytes, traceID: ids[0], spanID: ids[1]}
-			if fast {
-				line.write(lines.LineWriter())
-				return
-			}
-			_ = logger.Handler().Handle(r.Context(), line.record())
-		})
+		return &accessLogger{logger: logger, lines: lines, fast: fast, next: next}
 	}
+}
+
+// accessLogger is accessLog's handler: a method, not a closure, so that it
+// is compiled on its own, where Request.WithContext is inlined and its copy
+// of the request stays on the stack (a closure inlined into newHandler
+// called it, and allocated).
+type accessLogger struct {
+	logger *slog.Logger
+	lines  lineWriter
+	fast   bool // lines are appended here, not built as slog records
+	next   http.Handler
+}
+
+func (a *accessLogger) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if !a.logger.Enabled(r.Context(), slog.LevelInfo) {
+		a.next.ServeHTTP(w, r)
+		return
+	}
+	start := time.Now()
+	// One allocation holds everything the log line needs, the call's
+	// context, which enforce (deadline.go) takes over, and the request that
+	// carries it.
+	lc := &loggedCall{rec: responseRecorder{ResponseWriter: w}}
+	lc.ctx = callCtx{Context: r.Context(), start: start, body: r.Body, w: w, call: &lc.call}
+	lc.req = *r.WithContext(&lc.ctx)
+	lc.req.Body = &lc.ctx
+	r = &lc.req
+	rec := &lc.rec
+	a.next.ServeHTTP(rec, r)
+
+	status := rec.status
+	if status == 0 {
+		status = http.StatusOK
+	}
+	code := lc.call.codeName()
+	if code == "" {
+		code = grpcStatus(rec.Header())
+	}
+	ids, _ := lc.call.trace.Load().([2]string)
+	end := time.Now()
+	line := accessLine{at: end, method: r.Method, path: r.URL.Path, protocol: lc.call.protocolOf(r),
+		proto: r.Proto, status: status, code: code, duration: end.Sub(start),
+		bytesIn: lc.ctx.read.Load(), bytesOut: rec.bytes, traceID: ids[0], spanID: ids[1]}
+	if a.fast {
+		line.write(a.lines.LineWriter())
+		return
+	}
+	_ = a.logger.Handler().Handle(r.Context(), line.record())
 }
 
 // rpcOutcome is a connect interceptor that records each RPC's code for the
@@ -199,6 +214,7 @@ func grpcStatus(h http.Header) string {
 // recorder of the answer, and the RPC's outcome.
 type loggedCall struct {
 	ctx  callCtx
+	req  http.Request
 	rec  responseRecorder
 	call call
 }

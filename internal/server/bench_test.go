@@ -60,28 +60,7 @@ func BenchmarkForms(b *testing.B) {
 // io.Discard); full+telemetry measures and traces every call
 // (OpenTelemetry metrics and spans; package telemetry).
 func BenchmarkMiddleware(b *testing.B) {
-	cfg := server.Config{}.WithDefaults()
-	// The bare handler is the same service: the greeter and the proto's rules.
-	validate, err := validation.New(&rpc.HelloRequest{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	_, bare := rpc_packageconnect.NewHelloWorldServiceHandler(greeter.New(cfg.Greeter),
-		connect.WithReadMaxBytes(cfg.MaxMessageBytes), connect.WithCompressMinBytes(cfg.CompressMinBytes),
-		connect.WithInterceptors(validate))
-	full := server.New(cfg)
-	logged := cfg
-	logs := cli.NewLogWriter(io.Discard, 0, 0)
-	b.Cleanup(func() { _ = logs.Close() })
-	logged.Logger = slog.New(cli.NewTextHandler(logs, nil))
-	fullLogged := server.New(logged)
-	tel, err := telemetry.New(telemetry.Options{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	measured := cfg
-	measured.Telemetry = tel
-	fullTelemetry := server.New(measured)
+	hs := middlewareHandlers(b)
 	requests := map[string]struct {
 		contentType string
 		body        []byte
@@ -93,7 +72,7 @@ func BenchmarkMiddleware(b *testing.B) {
 		for _, h := range []struct {
 			name    string
 			handler http.Handler
-		}{{"bare", bare}, {"full", full}, {"full+accesslog", fullLogged}, {"full+telemetry", fullTelemetry}} {
+		}{{"bare", hs.bare}, {"full", hs.full}, {"full+accesslog", hs.fullLogged}, {"full+telemetry", hs.fullTelemetry}} {
 			b.Run(name+"/"+h.name, func(b *testing.B) {
 				b.ReportAllocs()
 				for b.Loop() {
@@ -106,6 +85,64 @@ func BenchmarkMiddleware(b *testing.B) {
 					}
 				}
 			})
+		}
+	}
+}
+
+// handlers are the handlers BenchmarkMiddleware compares.
+type handlers struct {
+	bare, full, fullLogged, fullTelemetry http.Handler
+}
+
+func middlewareHandlers(tb testing.TB) handlers {
+	cfg := server.Config{}.WithDefaults()
+	// The bare handler is the same service: the greeter and the proto's rules.
+	validate, err := validation.New(&rpc.HelloRequest{})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	_, bare := rpc_packageconnect.NewHelloWorldServiceHandler(greeter.New(cfg.Greeter),
+		connect.WithReadMaxBytes(cfg.MaxMessageBytes), connect.WithCompressMinBytes(cfg.CompressMinBytes),
+		connect.WithInterceptors(validate))
+	logged := cfg
+	logs := cli.NewLogWriter(io.Discard, 0, 0)
+	tb.Cleanup(func() { _ = logs.Close() })
+	logged.Logger = slog.New(cli.NewTextHandler(logs, nil))
+	tel, err := telemetry.New(telemetry.Options{})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	measured := cfg
+	measured.Telemetry = tel
+	return handlers{bare: bare, full: server.New(cfg), fullLogged: server.New(logged), fullTelemetry: server.New(measured)}
+}
+
+// TestMiddlewareAllocatesOneObjectACall pins what BenchmarkMiddleware
+// measured (#16): everything hellorpc's middleware keeps for a unary call,
+// with the access log off or on (the call's context, its deadline, the
+// request that carries it, the log's record), is one allocation more than
+// bare connect-go makes.
+func TestMiddlewareAllocatesOneObjectACall(t *testing.T) {
+	if raceEnabled {
+		t.Skip("allocation counts need a build without -race, which inlines less: go test -run Allocat ./internal/server (.ci/run does)")
+	}
+	hs := middlewareHandlers(t)
+	body := []byte(`{"name":"eric"}`)
+	allocs := func(h http.Handler) float64 {
+		return testing.AllocsPerRun(200, func() {
+			req := httptest.NewRequest(http.MethodPost, sayHello, bytes.NewReader(body))
+			req.Header.Set("Content-Type", "application/json")
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, req)
+			if rec.Code != http.StatusOK {
+				t.Fatalf("status %d: %s", rec.Code, rec.Body)
+			}
+		})
+	}
+	bare := allocs(hs.bare)
+	for name, h := range map[string]http.Handler{"access log off": hs.full, "access log on": hs.fullLogged} {
+		if got := allocs(h); got > bare+1 {
+			t.Errorf("%s: %v allocations a call, bare connect-go %v: want at most one more", name, got, bare)
 		}
 	}
 }

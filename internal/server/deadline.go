@@ -40,28 +40,43 @@ const sweepInterval = 50 * time.Millisecond
 // When the access log has made the call's callCtx already (it is then the
 // request's context), that one is used: one allocation per call for both.
 func (d *deadlines) enforce(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		c, made := r.Context().(*callCtx)
-		if !made {
-			c = &callCtx{Context: r.Context(), body: r.Body, w: w}
-			r = r.WithContext(c)
-			r.Body = c
+	return &enforcer{d, next}
+}
+
+// enforcer is enforce's handler: a method, not a closure, so that it is
+// compiled on its own, where Request.WithContext is inlined and its copy of
+// the request stays on the stack (a closure inlined into newHandler called
+// it, and allocated).
+type enforcer struct {
+	d    *deadlines
+	next http.Handler
+}
+
+func (e *enforcer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	d := e.d
+	c, made := r.Context().(*callCtx)
+	if !made {
+		// One allocation for the context and the request that carries it.
+		cr := &ctxRequest{ctx: callCtx{Context: r.Context(), body: r.Body, w: w}}
+		c = &cr.ctx
+		cr.req = *r.WithContext(c)
+		cr.req.Body = c
+		r = &cr.req
+	}
+	timeout, ok := clientTimeout(r.Header)
+	if d.maxDuration > 0 && (!ok || timeout > d.maxDuration) {
+		timeout, ok = d.maxDuration, true
+	}
+	if ok {
+		start := c.start
+		if start.IsZero() {
+			start = time.Now()
 		}
-		timeout, ok := clientTimeout(r.Header)
-		if d.maxDuration > 0 && (!ok || timeout > d.maxDuration) {
-			timeout, ok = d.maxDuration, true
-		}
-		if ok {
-			start := c.start
-			if start.IsZero() {
-				start = time.Now()
-			}
-			c.deadline = start.Add(timeout)
-		}
-		d.add(c)
-		defer d.remove(c) // before the handler returns: w is valid only while it runs
-		next.ServeHTTP(w, r)
-	})
+		c.deadline = start.Add(timeout)
+	}
+	d.add(c)
+	defer d.remove(c) // before the handler returns: w is valid only while it runs
+	e.next.ServeHTTP(w, r)
 }
 
 // deadlines lists the calls in flight, for the sweeper.
@@ -137,6 +152,13 @@ func (d *deadlines) sweep() {
 			c.end(err)
 		}
 	}
+}
+
+// ctxRequest is a callCtx and the request that carries it, allocated
+// together.
+type ctxRequest struct {
+	ctx callCtx
+	req http.Request
 }
 
 // callCtx is the context of one call and its request body: the request's
