@@ -122,7 +122,9 @@ type Config struct {
 	// Telemetry, when set, measures and traces every RPC (package
 	// telemetry) and receives the server's own figures: calls in flight and
 	// shed, open connections by HTTP version, connections evicted and
-	// refused at the limit, drain state. Default nil: none.
+	// refused at the limit, drain state; the access log then carries each
+	// call's trace and span ids (only then: a span that Middleware starts is
+	// not looked for). Default nil: none.
 	Telemetry *telemetry.Telemetry
 
 	// Middleware wraps the handler, first outermost, outside all of the
