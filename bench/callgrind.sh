@@ -1,9 +1,18 @@
 # Sourced by bench/instructions and bench/levers (from the project root),
-# with $bin holding the built calls command and $calls the calls to count.
-# It installs valgrind if it is missing.
+# with $calls the calls to count. It installs valgrind if it is missing,
+# builds bench/cmd/calls and bench/cmd/connect-server into $bin (removed on
+# exit, with any server left running), and defines count and machine.
 if ! command -v valgrind >/dev/null; then
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq valgrind >/dev/null
 fi
+bin=$(mktemp -d)
+trap 'kill -9 $(jobs -p) 2>/dev/null || true; rm -rf "$bin"' EXIT
+(cd bench && go build -o "$bin/connect-server" ./cmd/connect-server && go build -o "$bin/calls" ./cmd/calls)
+
+# machine prints the date, the CPU and Go's version, the first line of a run.
+machine() {
+  echo "$(date -u +%F), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(go version | cut -d' ' -f3)"
+}
 
 # count NAME PORT CALLS-FLAGS -- COMMAND...: prints the instructions per call.
 count() {

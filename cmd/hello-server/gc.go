@@ -87,8 +87,8 @@ func (l *memoryLimit) Set(s string) error {
 		suffix string
 		bytes  int64
 	}{{"KiB", 1 << 10}, {"MiB", 1 << 20}, {"GiB", 1 << 30}, {"TiB", 1 << 40}, {"B", 1}} {
-		if strings.HasSuffix(s, u.suffix) {
-			number, unit = strings.TrimSuffix(s, u.suffix), u.bytes
+		if n, ok := strings.CutSuffix(s, u.suffix); ok {
+			number, unit = n, u.bytes
 			break
 		}
 	}

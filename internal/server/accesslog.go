@@ -73,10 +73,9 @@ func accessLog(logger *slog.Logger) func(http.Handler) http.Handler {
 	}
 }
 
-// accessLogger is accessLog's handler: a method, not a closure, so that it
-// is compiled on its own, where Request.WithContext is inlined and its copy
-// of the request stays on the stack (a closure inlined into newHandler
-// called it, and allocated).
+// accessLogger is accessLog's handler: a method, not a closure, as
+// enforcer is (deadline.go), so that the request it makes is part of its one
+// allocation.
 type accessLogger struct {
 	logger *slog.Logger
 	lines  lineWriter
@@ -94,10 +93,8 @@ func (a *accessLogger) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// context, which enforce (deadline.go) takes over, and the request that
 	// carries it.
 	lc := &loggedCall{rec: responseRecorder{ResponseWriter: w}}
-	lc.ctx = callCtx{Context: r.Context(), start: start, body: r.Body, w: w, call: &lc.call}
-	lc.req = *r.WithContext(&lc.ctx)
-	lc.req.Body = &lc.ctx
-	r = &lc.req
+	r = lc.carry(w, r)
+	lc.ctx.start, lc.ctx.call = start, &lc.call
 	rec := &lc.rec
 	a.next.ServeHTTP(rec, r)
 
@@ -210,11 +207,11 @@ func grpcStatus(h http.Header) string {
 }
 
 // loggedCall is what the access log keeps of one request, in one
-// allocation: the call's context (which also counts the body's bytes), the
-// recorder of the answer, and the RPC's outcome.
+// allocation: the call's context (which also counts the body's bytes) and
+// the request that carries it, the recorder of the answer, and the RPC's
+// outcome.
 type loggedCall struct {
-	ctx  callCtx
-	req  http.Request
+	ctxRequest
 	rec  responseRecorder
 	call call
 }

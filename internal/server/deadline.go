@@ -44,9 +44,9 @@ func (d *deadlines) enforce(next http.Handler) http.Handler {
 }
 
 // enforcer is enforce's handler: a method, not a closure, so that it is
-// compiled on its own, where Request.WithContext is inlined and its copy of
-// the request stays on the stack (a closure inlined into newHandler called
-// it, and allocated).
+// compiled on its own, where ctxRequest.carry's copy of the request stays on
+// the stack (in a closure inlined into newHandler, Request.WithContext was
+// called, not inlined, and allocated).
 type enforcer struct {
 	d    *deadlines
 	next http.Handler
@@ -56,12 +56,9 @@ func (e *enforcer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	d := e.d
 	c, made := r.Context().(*callCtx)
 	if !made {
-		// One allocation for the context and the request that carries it.
-		cr := &ctxRequest{ctx: callCtx{Context: r.Context(), body: r.Body, w: w}}
+		cr := new(ctxRequest) // one allocation for the context and its request
+		r = cr.carry(w, r)
 		c = &cr.ctx
-		cr.req = *r.WithContext(c)
-		cr.req.Body = c
-		r = &cr.req
 	}
 	timeout, ok := clientTimeout(r.Header)
 	if d.maxDuration > 0 && (!ok || timeout > d.maxDuration) {
@@ -159,6 +156,16 @@ func (d *deadlines) sweep() {
 type ctxRequest struct {
 	ctx callCtx
 	req http.Request
+}
+
+// carry makes cr.ctx the context and the body of cr.req, a copy of r, and
+// returns it; w is the ResponseWriter r is answered on. Request.WithContext is
+// inlined here, so its own copy of r stays on the stack.
+func (cr *ctxRequest) carry(w http.ResponseWriter, r *http.Request) *http.Request {
+	cr.ctx.Context, cr.ctx.body, cr.ctx.w = r.Context(), r.Body, w
+	cr.req = *r.WithContext(&cr.ctx)
+	cr.req.Body = &cr.ctx
+	return &cr.req
 }
 
 // callCtx is the context of one call and its request body: the request's

@@ -32,7 +32,7 @@ func main() {
 func run() error {
 	base := flag.String("url", "http://127.0.0.1:50094", "the server's base URL")
 	n := flag.Int("n", 4000, "calls to make, in all")
-	c := flag.Int("c", 8, "connections, each making n/c calls one after another")
+	c := flag.Int("c", 8, "calls in flight (HTTP/1.1: connections), each making n/c calls one after another")
 	proto := flag.Bool("proto", false, "Connect proto instead of Connect JSON")
 	grpc := flag.Bool("grpc", false, "gRPC over one h2c connection instead of Connect over HTTP/1.1")
 	wait := flag.Duration("wait", time.Minute, "how long to wait for the server to listen")

@@ -140,7 +140,7 @@ func (helloCodec) Unmarshal(b []byte, m any) error {
 			if m < 0 {
 				return protowire.ParseError(m)
 			}
-			if !utf8Valid(v) {
+			if !utf8.Valid(v) {
 				return errors.New("HelloRequest.name: invalid UTF-8")
 			}
 			req.Name = string(v)
@@ -152,5 +152,3 @@ func (helloCodec) Unmarshal(b []byte, m any) error {
 	}
 	return nil
 }
-
-func utf8Valid(b []byte) bool { return utf8.Valid(b) }
