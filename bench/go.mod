@@ -1,6 +1,6 @@
 module github.com/hellorpc/hellorpc/bench
 
-go 1.26.0
+go 1.27.3
 
 replace github.com/hellorpc/hellorpc => ../
 

@@ -63,9 +63,6 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		}
 		defer stop()
 	}
-	if warning := toolchainWarning(buildVersion); warning != "" {
-		cfg.Logger.Warn(warning)
-	}
 	cfg.Logger.Info("serving", "addr", ln.Addr().String(), "tls", scheme == "https", "cors_origins", cfg.CORSOrigins)
 	return server.New(cfg).Serve(ctx, ln)
 }
