@@ -15,8 +15,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"sigs.k8s.io/yaml"
 
-	"github.com/hellorpc/hellorpc/internal/assert"
 	"github.com/hellorpc/hellorpc/internal/server"
+	"github.com/hellorpc/hellorpc/internal/testkit/assert"
 )
 
 // decodeStrict decodes one YAML document into v as Kubernetes would, but

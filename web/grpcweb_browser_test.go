@@ -15,12 +15,12 @@ import (
 
 	"github.com/chromedp/chromedp"
 
-	"github.com/hellorpc/hellorpc/internal/assert"
-	"github.com/hellorpc/hellorpc/internal/browsertest"
 	"github.com/hellorpc/hellorpc/internal/greeter"
 	"github.com/hellorpc/hellorpc/internal/server"
 	"github.com/hellorpc/hellorpc/internal/server/servertest"
-	"github.com/hellorpc/hellorpc/internal/testenv"
+	"github.com/hellorpc/hellorpc/internal/testkit/assert"
+	"github.com/hellorpc/hellorpc/internal/testkit/browsertest"
+	"github.com/hellorpc/hellorpc/internal/testkit/testenv"
 )
 
 // grpcWebPage bundles web/interop/grpcweb.ts (Google's grpc-web runtime) with

@@ -12,10 +12,10 @@ import (
 
 	"google.golang.org/protobuf/encoding/protowire"
 
-	"github.com/hellorpc/hellorpc/internal/assert"
 	"github.com/hellorpc/hellorpc/internal/server"
 	"github.com/hellorpc/hellorpc/internal/server/servertest"
-	"github.com/hellorpc/hellorpc/internal/testenv"
+	"github.com/hellorpc/hellorpc/internal/testkit/assert"
+	"github.com/hellorpc/hellorpc/internal/testkit/testenv"
 )
 
 // parityNames are the names whose verdicts the server and the page must

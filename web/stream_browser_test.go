@@ -7,11 +7,11 @@ import (
 
 	"github.com/chromedp/chromedp"
 
-	"github.com/hellorpc/hellorpc/internal/assert"
-	"github.com/hellorpc/hellorpc/internal/browsertest"
 	"github.com/hellorpc/hellorpc/internal/greeter"
 	"github.com/hellorpc/hellorpc/internal/server"
 	"github.com/hellorpc/hellorpc/internal/server/servertest"
+	"github.com/hellorpc/hellorpc/internal/testkit/assert"
+	"github.com/hellorpc/hellorpc/internal/testkit/browsertest"
 )
 
 func TestPageStreamsIncrementally(t *testing.T) {

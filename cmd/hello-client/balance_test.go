@@ -6,9 +6,9 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/hellorpc/hellorpc/internal/assert"
 	"github.com/hellorpc/hellorpc/internal/server"
 	"github.com/hellorpc/hellorpc/internal/server/servertest"
+	"github.com/hellorpc/hellorpc/internal/testkit/assert"
 )
 
 // TestClientBalancesOverSeveralServers runs hello-client against three

@@ -10,10 +10,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hellorpc/hellorpc/internal/assert"
 	"github.com/hellorpc/hellorpc/internal/greeter"
 	"github.com/hellorpc/hellorpc/internal/server"
 	"github.com/hellorpc/hellorpc/internal/server/servertest"
+	"github.com/hellorpc/hellorpc/internal/testkit/assert"
 )
 
 func noEnv(string) string { return "" }

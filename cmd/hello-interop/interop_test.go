@@ -4,8 +4,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/hellorpc/hellorpc/internal/interop"
-	"github.com/hellorpc/hellorpc/internal/testenv"
+	"github.com/hellorpc/hellorpc/cmd/hello-interop/interop"
+	"github.com/hellorpc/hellorpc/internal/testkit/testenv"
 )
 
 // TestInteropMatrix runs every cell of the matrix; a missing client skips its

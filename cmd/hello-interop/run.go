@@ -9,7 +9,7 @@ import (
 	"os"
 	"strings"
 
-	"github.com/hellorpc/hellorpc/internal/interop"
+	"github.com/hellorpc/hellorpc/cmd/hello-interop/interop"
 )
 
 // The markers around the table in the README.

@@ -12,8 +12,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hellorpc/hellorpc/internal/assert"
-	"github.com/hellorpc/hellorpc/internal/ready"
+	"github.com/hellorpc/hellorpc/internal/testkit/assert"
+	"github.com/hellorpc/hellorpc/internal/testkit/ready"
 )
 
 // started is a hello-server started by run in the test's process.

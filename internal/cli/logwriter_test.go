@@ -7,9 +7,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hellorpc/hellorpc/internal/assert"
 	"github.com/hellorpc/hellorpc/internal/cli"
 	"github.com/hellorpc/hellorpc/internal/server/servertest"
+	"github.com/hellorpc/hellorpc/internal/testkit/assert"
 )
 
 func TestLogWriterLosesNoLineAtClose(t *testing.T) {

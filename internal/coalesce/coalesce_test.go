@@ -10,8 +10,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hellorpc/hellorpc/internal/assert"
 	"github.com/hellorpc/hellorpc/internal/coalesce"
+	"github.com/hellorpc/hellorpc/internal/testkit/assert"
 )
 
 // pair returns a coalescing server-side connection and the client side of a

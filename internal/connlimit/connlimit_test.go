@@ -7,8 +7,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hellorpc/hellorpc/internal/assert"
 	"github.com/hellorpc/hellorpc/internal/connlimit"
+	"github.com/hellorpc/hellorpc/internal/testkit/assert"
 )
 
 // closedByServer reports whether the server closed c (a read ends at once).

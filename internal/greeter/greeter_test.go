@@ -6,8 +6,8 @@ import (
 	"testing"
 
 	rpc "github.com/hellorpc/hellorpc/gen/rpc_package"
-	"github.com/hellorpc/hellorpc/internal/assert"
 	"github.com/hellorpc/hellorpc/internal/greeter"
+	"github.com/hellorpc/hellorpc/internal/testkit/assert"
 )
 
 func TestSayHello(t *testing.T) {

@@ -12,8 +12,8 @@ import (
 
 	"connectrpc.com/connect"
 
-	"github.com/hellorpc/hellorpc/internal/assert"
 	"github.com/hellorpc/hellorpc/internal/grpcwebtext"
+	"github.com/hellorpc/hellorpc/internal/testkit/assert"
 )
 
 // echo is a binary gRPC-Web stand-in: it records the request it got and

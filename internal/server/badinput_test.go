@@ -10,9 +10,9 @@ import (
 	"testing"
 
 	"github.com/hellorpc/hellorpc/gen/rpc_package/rpc_packageconnect"
-	"github.com/hellorpc/hellorpc/internal/assert"
 	"github.com/hellorpc/hellorpc/internal/server"
 	"github.com/hellorpc/hellorpc/internal/server/servertest"
+	"github.com/hellorpc/hellorpc/internal/testkit/assert"
 )
 
 const sayHello = rpc_packageconnect.HelloWorldServiceSayHelloProcedure

@@ -9,9 +9,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hellorpc/hellorpc/internal/assert"
 	"github.com/hellorpc/hellorpc/internal/server"
 	"github.com/hellorpc/hellorpc/internal/server/servertest"
+	"github.com/hellorpc/hellorpc/internal/testkit/assert"
 )
 
 // floods are the cheap-frame floods of HTTP/2: each writes one unit of the

@@ -13,9 +13,9 @@ import (
 
 	rpc "github.com/hellorpc/hellorpc/gen/rpc_package"
 	"github.com/hellorpc/hellorpc/gen/rpc_package/rpc_packageconnect"
-	"github.com/hellorpc/hellorpc/internal/assert"
 	"github.com/hellorpc/hellorpc/internal/server"
 	"github.com/hellorpc/hellorpc/internal/server/servertest"
+	"github.com/hellorpc/hellorpc/internal/testkit/assert"
 )
 
 func readAll(t *testing.T, res *http.Response) string {

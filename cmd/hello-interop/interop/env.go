@@ -16,7 +16,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/hellorpc/hellorpc/internal/ready"
+	"github.com/hellorpc/hellorpc/internal/testkit/ready"
 )
 
 // env is what the cells share: the built binaries, the running servers and

@@ -12,8 +12,8 @@ import (
 
 	"github.com/chromedp/chromedp"
 
-	"github.com/hellorpc/hellorpc/internal/chromium"
-	"github.com/hellorpc/hellorpc/internal/testenv"
+	"github.com/hellorpc/hellorpc/internal/testkit/chromium"
+	"github.com/hellorpc/hellorpc/internal/testkit/testenv"
 )
 
 // New starts a headless Chromium with a fresh profile and returns a chromedp

@@ -12,7 +12,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 
-	"github.com/hellorpc/hellorpc/internal/chromium"
+	"github.com/hellorpc/hellorpc/internal/testkit/chromium"
 )
 
 // npmPackage reports, as an error, that the npm package name is not
