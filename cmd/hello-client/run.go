@@ -50,8 +50,11 @@ var envNames = map[string]string{
 	"timeout":  "HELLORPC_CLIENT_TIMEOUT",
 }
 
-// run calls SayHello once and prints the reply to stdout. Any failure is
-// returned as one error that says what failed.
+// run makes the call that -rpc names (SayHello by default) -count times, each
+// to the next of the servers that -addr lists or resolves to, and prints every
+// reply message to stdout. Flags not given are taken from the HELLORPC_CLIENT_*
+// variables of getenv; -timeout bounds all the calls together. -help returns
+// nil; any failure is returned as one error that says what failed.
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	opts, err := parseOptions(args, getenv, stderr)
 	if errors.Is(err, flag.ErrHelp) {
