@@ -10,6 +10,7 @@ import (
 
 	"github.com/hellorpc/hellorpc/gen/rpc_package/rpc_packageconnect"
 	"github.com/hellorpc/hellorpc/internal/greeter"
+	"github.com/hellorpc/hellorpc/internal/rest"
 	"github.com/hellorpc/hellorpc/web"
 )
 
@@ -22,7 +23,7 @@ var services = []string{
 }
 
 // routes returns every route of hellorpc, in one place: the services, each
-// with the handler options opts; REST under /v1/ (rest.go); the plain HTTP
+// with the handler options opts; REST under rest.Prefix (package rest); the plain HTTP
 // health checks; and the page, with /openapi.yaml, for any other path.
 func (s *Server) routes(opts connect.HandlerOption) *routes {
 	reflector := grpcreflect.NewStaticReflector(services...)
@@ -30,13 +31,13 @@ func (s *Server) routes(opts connect.HandlerOption) *routes {
 	rt := &routes{fallback: s.drain.probes(web.Handler())}
 	prefix, hello := rpc_packageconnect.NewHelloWorldServiceHandler(greeter.New(s.cfg.Greeter), opts)
 	rt.handle(prefix, hello)
-	rest, err := newREST(prefix, hello, s.cfg.MaxMessageBytes)
+	restHandler, err := rest.New(prefix, hello, rest.Limits{MaxBodyBytes: int64(s.cfg.MaxMessageBytes)})
 	if err != nil {
 		// The bindings are compiled in: a transcoder that cannot be built is a
 		// build defect, which every test of the server shows.
 		panic(err)
 	}
-	rt.rest = rest
+	rt.rest = restHandler
 	rt.handle(grpchealth.NewHandler(quietChecker{s.drain.health}, opts))
 	rt.handle(grpcreflect.NewHandlerV1(reflector, opts))
 	rt.handle(grpcreflect.NewHandlerV1Alpha(reflector, opts))
@@ -51,7 +52,7 @@ func (s *Server) routes(opts connect.HandlerOption) *routes {
 // set of exact service prefixes.
 type routes struct {
 	services map[string]http.Handler // by "/package.Service/"
-	rest     http.Handler            // paths under restPrefix
+	rest     http.Handler            // paths under rest.Prefix
 	fallback http.Handler
 }
 
@@ -93,6 +94,9 @@ func servicePrefix(path string) string {
 	}
 	return ""
 }
+
+// isREST reports whether r is a REST call (a path under rest.Prefix).
+func isREST(r *http.Request) bool { return strings.HasPrefix(r.URL.Path, rest.Prefix) }
 
 // refuseEncodedPath answers an RPC path sent percent-encoded as an unknown
 // path is answered: 404 for Connect and the page, unimplemented for gRPC and

@@ -8,6 +8,8 @@ import (
 
 	"connectrpc.com/connect"
 	"connectrpc.com/grpchealth"
+
+	"github.com/hellorpc/hellorpc/internal/rest"
 )
 
 // callLimit sheds load: it admits at most max calls to the services at once
@@ -36,8 +38,8 @@ func newCallLimit(max int) *callLimit {
 
 func (l *callLimit) limit(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		rest := isREST(r)
-		if !rest && !l.services[servicePrefix(r.URL.Path)] {
+		restCall := isREST(r)
+		if !restCall && !l.services[servicePrefix(r.URL.Path)] {
 			next.ServeHTTP(w, r)
 			return
 		}
@@ -46,8 +48,8 @@ func (l *callLimit) limit(next http.Handler) http.Handler {
 			l.shed.Add(1)
 			w.Header().Set("Retry-After", "1")
 			msg := fmt.Sprintf("server overloaded: %d calls in flight, the most it takes at once; retry later", l.max)
-			if rest {
-				writeRESTError(w, connect.NewError(connect.CodeResourceExhausted, errors.New(msg)))
+			if restCall {
+				rest.WriteError(w, connect.NewError(connect.CodeResourceExhausted, errors.New(msg)))
 				return
 			}
 			writeRPCError(w, r, connect.CodeResourceExhausted, msg)
