@@ -16,7 +16,7 @@ import (
 
 // newHandler returns the http.Handler that serves every route of hellorpc.
 // A request enters here and passes the middleware, outermost first: the
-// stack growth of HTTP/2 streams (stack.go), access log, Connection: close on retired connections and while draining, CORS, the in-flight call limit, gRPC-Web text mode, the HTTP/2 check
+// stack growth of HTTP/2 streams (stack.go), the call's state (call.go), access log, Connection: close on retired connections and while draining, CORS, the in-flight call limit, gRPC-Web text mode, the HTTP/2 check
 // for gRPC, the Connect GET check, the body cap, deadlines. It is then
 // routed (routes.go: RPC paths, REST, the page); the interceptors record its
 // outcome, and validate each message against the proto's rules
@@ -53,6 +53,7 @@ func (s *Server) newHandler() http.Handler {
 		h = s.age.closeRetiredHTTP1(h)
 	}
 	h = accessLog(cfg.Logger)(h)
+	h = trackCalls(h) // the call's state, which the access log and the deadlines read
 	h = GrowStack(h)
 	return h
 }
