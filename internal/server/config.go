@@ -146,7 +146,7 @@ func DefaultMaxConnections() int {
 	return max(16, min(n, 10_000))
 }
 
-// Defaults of Config, applied by withDefaults to zero fields.
+// Defaults of Config, applied by WithDefaults to zero fields.
 const (
 	DefaultAddr                  = ":50000"
 	DefaultReadHeaderTimeout     = 10 * time.Second

@@ -101,8 +101,12 @@ func connContext(ctx context.Context, c net.Conn) context.Context {
 }
 
 // closeRetiredHTTP1 is middleware: a request on a retired HTTP/1.1
-// connection is answered with Connection: close.
+// connection is answered with Connection: close. A nil a retires none, and
+// returns next.
 func (a *connAge) closeRetiredHTTP1(next http.Handler) http.Handler {
+	if a == nil {
+		return next
+	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if c, ok := r.Context().Value(connKey{}).(net.Conn); ok && r.ProtoMajor == 1 && a.isRetired(c) {
 			w.Header().Set("Connection", "close")

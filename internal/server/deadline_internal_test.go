@@ -23,7 +23,7 @@ func TestSweeperEndsCallsAndStopsWhenIdle(t *testing.T) {
 	h := d.enforce(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx := r.Context()
 		_, hasDeadline := ctx.Deadline()
-		derived, cancel := context.WithCancel(ctx) // registers through callCtx.AfterFunc
+		derived, cancel := context.WithCancel(ctx) // registers through callState.AfterFunc
 		defer cancel()
 		<-ctx.Done()
 		<-derived.Done()

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"runtime/debug"
+	"slices"
 
 	"connectrpc.com/connect"
 
@@ -15,46 +16,55 @@ import (
 )
 
 // newHandler returns the http.Handler that serves every route of hellorpc.
-// A request enters here and passes the middleware, outermost first: the
-// stack growth of HTTP/2 streams (stack.go), access log, Connection: close on retired connections and while draining, CORS, the in-flight call limit, gRPC-Web text mode, the HTTP/2 check
-// for gRPC, the Connect GET check, the body cap, deadlines. It is then
-// routed (routes.go: RPC paths, REST, the page); the interceptors record its
-// outcome, and validate each message against the proto's rules
-// (internal/validation); greeter answers it.
-func (s *Server) newHandler() http.Handler {
-	cfg := s.cfg
+// A request passes the middleware listed here, outermost first; it is then
+// routed (routes.go: RPC paths, REST, the page); the interceptors of
+// handlerOptions record its outcome and validate each message against the
+// proto's rules (internal/validation); greeter answers it. age may be nil.
+func newHandler(cfg Config, d *drain, calls *callLimit, age *connAge) http.Handler {
+	rt := newRoutes(handlerOptions(cfg, d), cfg.Greeter, cfg.MaxMessageBytes, d.health)
+	return wrap(rt, slices.Concat(cfg.Middleware, []func(http.Handler) http.Handler{
+		GrowStack,                  // stack.go: the stack growth of HTTP/2 streams, once
+		trackCalls,                 // call.go: the call's state, which the next ones read
+		accessLog(cfg.Logger),      // accesslog.go
+		age.closeRetiredHTTP1,      // connage.go: Connection: close on retired connections
+		d.closeHTTP1,               // drain.go: Connection: close while draining
+		allowCORS(cfg.CORSOrigins), // cors.go
+		calls.limit,                // shed.go: the in-flight call limit
+		grpcwebtext.Handler,        // gRPC-Web text mode
+		requireHTTP2ForGRPC,        // grpc_http1.go
+		checkConnectGET,            // connectget.go
+		capUnaryBodies(cfg.MaxMessageBytes, clientStreamPaths(services)), // bodycap.go
+		newDeadlines(cfg.MaxCallDuration).enforce,                        // deadline.go
+	}))
+}
+
+// wrap returns h behind middleware, the first outermost.
+func wrap(h http.Handler, middleware []func(http.Handler) http.Handler) http.Handler {
+	for i := len(middleware) - 1; i >= 0; i-- {
+		h = middleware[i](h)
+	}
+	return h
+}
+
+// handlerOptions returns the options of every connect-go handler: the
+// limits of cfg, and the interceptors, outermost first.
+func handlerOptions(cfg Config, d *drain) connect.HandlerOption {
 	validate, err := validation.New(&rpc.HelloRequest{})
 	if err != nil {
 		panic(err) // the rules are compiled in: a build defect that every test shows
 	}
 	// Innermost: validation, so that its errors are recorded as any other.
-	interceptors := []connect.Interceptor{rpcOutcome{telemetry: cfg.Telemetry != nil}, s.drain.interceptor(), validate}
+	interceptors := []connect.Interceptor{rpcOutcome{telemetry: cfg.Telemetry != nil}, d.interceptor(), validate}
 	if cfg.Telemetry != nil {
 		// Outermost: the span is in the context rpcOutcome records.
 		interceptors = append([]connect.Interceptor{cfg.Telemetry.Interceptor()}, interceptors...)
 	}
-	opts := connect.WithHandlerOptions(
+	return connect.WithHandlerOptions(
 		connect.WithReadMaxBytes(cfg.MaxMessageBytes),
 		connect.WithCompressMinBytes(cfg.CompressMinBytes),
 		connect.WithInterceptors(chain(interceptors...)),
 		connect.WithRecover(recoverPanic(cfg.Logger)),
 	)
-	streams := clientStreamPaths(services)
-	var h http.Handler = s.routes(opts)
-	h = newDeadlines(cfg.MaxCallDuration).enforce(h)
-	h = capUnaryBodies(cfg.MaxMessageBytes, streams)(h)
-	h = checkConnectGET(h)
-	h = requireHTTP2ForGRPC(h)
-	h = grpcwebtext.Handler(h)
-	h = s.calls.limit(h)
-	h = allowCORS(cfg.CORSOrigins)(h)
-	h = s.drain.closeHTTP1(h)
-	if s.age != nil {
-		h = s.age.closeRetiredHTTP1(h)
-	}
-	h = accessLog(cfg.Logger)(h)
-	h = GrowStack(h)
-	return h
 }
 
 // recoverPanic turns a panic in an RPC handler into an internal error for

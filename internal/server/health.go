@@ -5,10 +5,46 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"sync/atomic"
 
 	"connectrpc.com/connect"
 	"connectrpc.com/grpchealth"
 )
+
+// Paths of the plain HTTP health checks, for checkers that speak no gRPC.
+const (
+	livenessPath  = "/healthz" // 200 while the process serves at all
+	readinessPath = "/readyz"  // 200 while it takes calls, 503 once it stops
+)
+
+// health answers health checks: grpc.health.v1 for the server ("") and
+// each of its services, and GET /healthz and /readyz for checkers that speak
+// no gRPC. Every check says serving until stopServing.
+type health struct {
+	names   []string // of the services
+	checker *grpchealth.StaticChecker
+	stopped atomic.Bool // readiness fails
+}
+
+func newHealth(names []string) *health {
+	return &health{names: names, checker: grpchealth.NewStaticChecker(names...)}
+}
+
+// stopServing makes every check but liveness fail at once: grpc.health.v1
+// answers NOT_SERVING for the server and every service, /readyz 503.
+func (h *health) stopServing() {
+	h.stopped.Store(true)
+	h.checker.SetStatus("", grpchealth.StatusNotServing)
+	for _, name := range h.names {
+		h.checker.SetStatus(name, grpchealth.StatusNotServing)
+	}
+}
+
+// handler returns the grpc.health.v1 service as connect-go serves it: its
+// path prefix and its handler.
+func (h *health) handler(opts ...connect.HandlerOption) (string, http.Handler) {
+	return grpchealth.NewHandler(quietChecker{h.checker}, opts...)
+}
 
 // quietChecker is the health checker that grpchealth serves: it answers an
 // unknown service with not_found "unknown service", as grpc-go does, instead
@@ -24,15 +60,9 @@ func (c quietChecker) Check(ctx context.Context, req *grpchealth.CheckRequest) (
 	return res, err
 }
 
-// Paths of the plain HTTP health checks, for checkers that speak no gRPC.
-const (
-	livenessPath  = "/healthz" // 200 while the process serves at all
-	readinessPath = "/readyz"  // 200 while it takes calls, 503 once it drains
-)
-
 // probes answers the plain HTTP health checks, GET or HEAD, with a one-word
 // body; anything else goes to next.
-func (d *drain) probes(next http.Handler) http.Handler {
+func (h *health) probes(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path != livenessPath && r.URL.Path != readinessPath {
 			next.ServeHTTP(w, r)
@@ -48,7 +78,7 @@ func (d *drain) probes(next http.Handler) http.Handler {
 		switch {
 		case r.URL.Path == livenessPath:
 			_, _ = io.WriteString(w, "ok\n")
-		case d.draining.Load():
+		case h.stopped.Load():
 			w.WriteHeader(http.StatusServiceUnavailable)
 			_, _ = io.WriteString(w, "draining\n")
 		default:

@@ -11,8 +11,9 @@ import (
 )
 
 // registerMetrics gives t the figures the RPC interceptor cannot see, read
-// at each scrape. conns is Serve's listener once it runs.
-func (s *Server) registerMetrics(t *telemetry.Telemetry, conns *atomic.Pointer[connlimit.Listener]) error {
+// at each scrape: those of the call limit, the drain, and the connections of
+// conns, Serve's listener once it runs.
+func registerMetrics(t *telemetry.Telemetry, calls *callLimit, d *drain, conns *atomic.Pointer[connlimit.Listener]) error {
 	bool01 := func(b bool) int64 {
 		if b {
 			return 1
@@ -22,11 +23,11 @@ func (s *Server) registerMetrics(t *telemetry.Telemetry, conns *atomic.Pointer[c
 	listener := func() *connlimit.Listener { return conns.Load() }
 	for _, err := range []error{
 		t.Gauge("hellorpc.calls.in_flight", "Calls in progress (health checks aside).",
-			func(report func(int64, ...attribute.KeyValue)) { report(s.calls.inflight.Load()) }),
+			func(report func(int64, ...attribute.KeyValue)) { report(calls.inflight.Load()) }),
 		t.Counter("hellorpc.calls.shed", "Calls answered resource_exhausted at once because -max-inflight were in progress.",
-			s.calls.shed.Load),
+			calls.shed.Load),
 		t.Gauge("hellorpc.draining", "1 while the server drains (health NOT_SERVING), else 0.",
-			func(report func(int64, ...attribute.KeyValue)) { report(bool01(s.drain.draining.Load())) }),
+			func(report func(int64, ...attribute.KeyValue)) { report(bool01(d.draining.Load())) }),
 		t.Gauge("hellorpc.connections.open", "Open connections by HTTP version (2: cleartext HTTP/2; 1.1: the rest, TLS included).",
 			func(report func(int64, ...attribute.KeyValue)) {
 				var h1, h2 int64

@@ -10,6 +10,7 @@ import (
 
 	"github.com/hellorpc/hellorpc/gen/rpc_package/rpc_packageconnect"
 	"github.com/hellorpc/hellorpc/internal/greeter"
+	"github.com/hellorpc/hellorpc/internal/rest"
 	"github.com/hellorpc/hellorpc/web"
 )
 
@@ -21,23 +22,24 @@ var services = []string{
 	grpcreflect.ReflectV1AlphaServiceName,
 }
 
-// routes returns every route of hellorpc, in one place: the services, each
-// with the handler options opts; REST under /v1/ (rest.go); the plain HTTP
-// health checks; and the page, with /openapi.yaml, for any other path.
-func (s *Server) routes(opts connect.HandlerOption) *routes {
+// newRoutes returns every route of hellorpc, in one place: the services,
+// each with the handler options opts; REST under rest.Prefix (package
+// rest), which may read at most maxBytes of a body; the plain HTTP health
+// checks of h; and the page, with /openapi.yaml, for any other path.
+func newRoutes(opts connect.HandlerOption, greet greeter.Options, maxBytes int, h *health) *routes {
 	reflector := grpcreflect.NewStaticReflector(services...)
 	// /healthz and /readyz for HTTP checkers, else the page at "/" and its files.
-	rt := &routes{fallback: s.drain.probes(web.Handler())}
-	prefix, hello := rpc_packageconnect.NewHelloWorldServiceHandler(greeter.New(s.cfg.Greeter), opts)
+	rt := &routes{fallback: h.probes(web.Handler())}
+	prefix, hello := rpc_packageconnect.NewHelloWorldServiceHandler(greeter.New(greet), opts)
 	rt.handle(prefix, hello)
-	rest, err := newREST(prefix, hello, s.cfg.MaxMessageBytes)
+	restHandler, err := rest.New(prefix, hello, rest.Limits{MaxBodyBytes: int64(maxBytes)})
 	if err != nil {
 		// The bindings are compiled in: a transcoder that cannot be built is a
 		// build defect, which every test of the server shows.
 		panic(err)
 	}
-	rt.rest = rest
-	rt.handle(grpchealth.NewHandler(quietChecker{s.drain.health}, opts))
+	rt.rest = restHandler
+	rt.handle(h.handler(opts))
 	rt.handle(grpcreflect.NewHandlerV1(reflector, opts))
 	rt.handle(grpcreflect.NewHandlerV1Alpha(reflector, opts))
 	return rt
@@ -45,13 +47,14 @@ func (s *Server) routes(opts connect.HandlerOption) *routes {
 
 // routes dispatches a request on the first segment of its path: an RPC path
 // "/package.Service/Method" goes to the handler of that service, a path
-// under /v1/ to REST, anything else to the fallback (the page). An RPC path must arrive as it is, with no
-// percent-encoding: encoded forms are answered unimplemented. It replaces http.ServeMux, whose pattern
-// matching took about 8 % of the server's CPU under gRPC load, for a fixed
-// set of exact service prefixes.
+// under rest.Prefix to REST, anything else to the fallback (the page). An
+// RPC path must arrive as it is, with no percent-encoding: encoded forms are
+// answered unimplemented. It replaces http.ServeMux, whose pattern matching
+// took about 8 % of the server's CPU under gRPC load, for a fixed set of
+// exact service prefixes.
 type routes struct {
 	services map[string]http.Handler // by "/package.Service/"
-	rest     http.Handler            // paths under restPrefix
+	rest     http.Handler            // paths under rest.Prefix
 	fallback http.Handler
 }
 
@@ -92,6 +95,37 @@ func servicePrefix(path string) string {
 		return path[:i+2]
 	}
 	return ""
+}
+
+// isREST reports whether r is a REST call (a path under rest.Prefix).
+func isREST(r *http.Request) bool { return strings.HasPrefix(r.URL.Path, rest.Prefix) }
+
+// counted are the path prefixes of the services whose calls the in-flight
+// limit counts: every one but health, which a load balancer must still reach.
+var counted = func() map[string]bool {
+	prefixes := make(map[string]bool)
+	for _, name := range services {
+		if name != grpchealth.HealthV1ServiceName {
+			prefixes["/"+name+"/"] = true
+		}
+	}
+	return prefixes
+}()
+
+// isCall reports whether r is a call that the in-flight limit counts: a
+// REST call, or a call of a service other than health.
+func isCall(r *http.Request) bool {
+	return isREST(r) || counted[servicePrefix(r.URL.Path)]
+}
+
+// writeError answers r with err in the protocol of its route: REST's, or
+// that of its RPC.
+func writeError(w http.ResponseWriter, r *http.Request, err error) {
+	if isREST(r) {
+		rest.WriteError(w, err)
+		return
+	}
+	_ = rpcErrors.Write(w, r, err)
 }
 
 // refuseEncodedPath answers an RPC path sent percent-encoded as an unknown

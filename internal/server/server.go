@@ -5,8 +5,6 @@ import (
 	"net/http"
 	"sync/atomic"
 
-	"connectrpc.com/grpchealth"
-
 	"github.com/hellorpc/hellorpc/internal/connlimit"
 )
 
@@ -22,8 +20,8 @@ type Server struct {
 	conns   atomic.Pointer[connlimit.Listener] // Serve's, for the metrics
 	http    *http.Server
 
-	streamsCtx    context.Context    // the base of every request's context
-	cancelStreams context.CancelFunc // ends open streams at the drain's grace
+	streamsCtx    context.Context    // ended by Close, which then ends Serve's open streams
+	cancelStreams context.CancelFunc // ends streamsCtx
 }
 
 // New returns the Server that cfg describes; zero fields of cfg take their
@@ -32,21 +30,18 @@ func New(cfg Config) *Server {
 	cfg = cfg.WithDefaults()
 	s := &Server{
 		cfg:   cfg,
-		drain: &drain{health: grpchealth.NewStaticChecker(services...)},
-		calls: newCallLimit(cfg.MaxInflight),
+		drain: &drain{health: newHealth(services)},
+		calls: newCallLimit(cfg.MaxInflight, isCall, writeError),
 	}
 	if cfg.MaxConnectionAge > 0 {
 		s.age = newConnAge(cfg.MaxConnectionAge, cfg.MaxConnectionAgeGrace)
 	}
 	if cfg.Telemetry != nil {
-		if err := s.registerMetrics(cfg.Telemetry, &s.conns); err != nil {
+		if err := registerMetrics(cfg.Telemetry, s.calls, s.drain, &s.conns); err != nil {
 			cfg.Logger.Error("metrics of the server not registered", "error", err)
 		}
 	}
-	s.handler = s.newHandler()
-	for i := len(cfg.Middleware) - 1; i >= 0; i-- {
-		s.handler = cfg.Middleware[i](s.handler)
-	}
+	s.handler = newHandler(cfg, s.drain, s.calls, s.age)
 	s.streamsCtx, s.cancelStreams = context.WithCancel(context.Background())
 	s.http = httpServer(cfg, s.handler)
 	if s.age != nil {

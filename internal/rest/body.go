@@ -1,0 +1,70 @@
+package rest
+
+import (
+	"compress/gzip"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+
+	"connectrpc.com/connect"
+)
+
+// clientBody prepares the body of a REST request for vanguard: a gzip body
+// is decompressed here, and the body is read through a boundedBody, so that
+// what is wrong with it is the client's error, where vanguard would answer
+// unknown (500) to a broken gzip stream and decompress without a bound.
+func clientBody(r *http.Request, maxBytes int64) error {
+	var body io.Reader = r.Body
+	switch enc := strings.ToLower(r.Header.Get("Content-Encoding")); enc {
+	case "", "identity":
+	case "gzip":
+		zr, err := gzip.NewReader(r.Body)
+		if err != nil && err != io.EOF {
+			return connect.NewError(connect.CodeInvalidArgument, fmt.Errorf("read the gzip request body: %w", err))
+		}
+		if zr != nil {
+			body = zr
+		}
+		r.Header.Del("Content-Encoding")
+		r.ContentLength = -1
+	default:
+		return connect.NewError(connect.CodeInvalidArgument,
+			fmt.Errorf("unsupported Content-Encoding %q: send the body as it is, or gzip", enc))
+	}
+	r.Body = &boundedBody{r: body, c: r.Body, left: maxBytes}
+	return nil
+}
+
+// boundedBody reads at most left bytes; its read errors are connect errors,
+// which vanguard answers with their code: resource_exhausted past the bound
+// (or past an http.MaxBytesReader in front, such as the server's body cap),
+// invalid_argument for anything else.
+type boundedBody struct {
+	r    io.Reader
+	c    io.Closer
+	left int64
+}
+
+func (b *boundedBody) Read(p []byte) (int, error) {
+	if int64(len(p)) > b.left+1 {
+		p = p[:b.left+1]
+	}
+	n, err := b.r.Read(p)
+	b.left -= int64(n)
+	if b.left < 0 {
+		return n, connect.NewError(connect.CodeResourceExhausted, errors.New("request body too large"))
+	}
+	var tooLarge *http.MaxBytesError
+	switch {
+	case err == nil || err == io.EOF:
+		return n, err
+	case errors.As(err, &tooLarge):
+		return n, connect.NewError(connect.CodeResourceExhausted, fmt.Errorf("request body larger than %d bytes", tooLarge.Limit))
+	default:
+		return n, connect.NewError(connect.CodeInvalidArgument, fmt.Errorf("read the request body: %w", err))
+	}
+}
+
+func (b *boundedBody) Close() error { return b.c.Close() }

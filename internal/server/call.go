@@ -1,0 +1,68 @@
+package server
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// callState is what the server keeps of one request while it serves it, in
+// one allocation: the call's context, which is also its request body
+// (callctx.go), the copy of the request that carries them, the recorder of
+// the answer, and the RPC's outcome as connect-go reports it (outcome.go).
+// trackCalls makes it, outermost; the access log and the deadlines read it
+// (callOf) and know nothing of each other.
+type callState struct {
+	context.Context                     // the request's: values, and its end, which the sweeper passes on
+	start           time.Time           // when the request arrived
+	deadline        time.Time           // zero: none but the request's own
+	body            io.ReadCloser       // the request's body, as it came
+	w               http.ResponseWriter // the connection's, to wake a blocked read
+	read            atomic.Int64        // bytes read from body
+	prev, next      *callState          // in the list of deadlines, while listed
+
+	mu      sync.Mutex
+	done    chan struct{} // made when first asked for
+	err     error         // why the call ended, once it has
+	after   []func()      // AfterFunc's functions, run when it ends
+	reading bool          // a Read is waiting on the connection
+	over    bool          // the handler returned: w may no longer be used
+
+	req     http.Request     // the request that carries the call, a copy of the one that came
+	rec     responseRecorder // the access log's, when it logs
+	outcome outcome
+}
+
+// trackCalls is middleware that gives every request its callState, which
+// the middleware after it and the handler find in the request's context.
+func trackCalls(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, r = callOf(w, r)
+		next.ServeHTTP(w, r)
+	})
+}
+
+// callOf returns the callState of r and the request that carries it: the
+// one trackCalls made, or, for middleware used without it (alone, in a
+// test), a new one. w is the ResponseWriter r is answered on.
+func callOf(w http.ResponseWriter, r *http.Request) (*callState, *http.Request) {
+	if c, ok := r.Context().(*callState); ok {
+		return c, r
+	}
+	c := new(callState) // the one allocation
+	c.start = time.Now()
+	return c, c.carry(w, r)
+}
+
+// carry makes c the context and the body of c.req, a copy of r, and returns
+// it. Request.WithContext is inlined here, so its own copy of r stays on the
+// stack: the copy in c is the only one (TestMiddlewareAllocatesOneObjectACall).
+func (c *callState) carry(w http.ResponseWriter, r *http.Request) *http.Request {
+	c.Context, c.body, c.w = r.Context(), r.Body, w
+	c.req = *r.WithContext(c)
+	c.req.Body = c
+	return &c.req
+}
