@@ -10,6 +10,7 @@ import (
 
 	"github.com/hellorpc/hellorpc/internal/server"
 	"github.com/hellorpc/hellorpc/internal/server/servertest"
+	"github.com/hellorpc/hellorpc/internal/telemetry"
 	"github.com/hellorpc/hellorpc/internal/testkit/assert"
 	"github.com/hellorpc/hellorpc/internal/testkit/h2frame"
 )
@@ -112,4 +113,29 @@ func TestHTTP2FloodsGetEnhanceYourCalm(t *testing.T) {
 			assert.Equal(t, status, 200, "a well-behaved call after the flood ("+body+")")
 		})
 	}
+}
+
+// TestFloodedConnectionsAreCounted checks the metric of the flood guard: one
+// flooded connection, one count.
+func TestFloodedConnectionsAreCounted(t *testing.T) {
+	t.Parallel()
+	tel, err := telemetry.New(telemetry.Options{})
+	assert.NoError(t, err, "telemetry")
+	srv := servertest.Start(t, server.Config{Telemetry: tel})
+	assert.Equal(t, scrape(t, tel.Handler())["hellorpc_connections_flooded_total"], float64(0), "flooded connections before")
+	conn, err := net.Dial("tcp", srv.Listener.Addr().String())
+	assert.NoError(t, err, "dial")
+	defer conn.Close()
+	_ = conn.SetDeadline(time.Now().Add(20 * time.Second))
+	go func() {
+		w := bufio.NewWriter(conn)
+		_, _ = w.WriteString(h2frame.Preface)
+		_ = h2frame.Write(w, h2frame.Settings, 0, 0, nil)
+		for i := 0; i < 5000 && floods["PING"](w, i, nil) == nil; i++ {
+		}
+		_ = w.Flush()
+	}()
+	code, _ := readGoAway(conn)
+	assert.Equal(t, code, 0xb, "GOAWAY error code ENHANCE_YOUR_CALM")
+	assert.Equal(t, scrape(t, tel.Handler())["hellorpc_connections_flooded_total"], float64(1), "flooded connections after")
 }

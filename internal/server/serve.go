@@ -12,8 +12,8 @@ import (
 	"connectrpc.com/connect"
 	"connectrpc.com/grpchealth"
 
-	"github.com/hellorpc/hellorpc/internal/coalesce"
 	"github.com/hellorpc/hellorpc/internal/connlimit"
+	"github.com/hellorpc/hellorpc/internal/h2guard"
 )
 
 // drain is the shutdown state that the handler consults.
@@ -96,7 +96,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	if s.age != nil {
 		ageCtx, stopAging := context.WithCancel(ctx)
 		defer stopAging()
-		go s.age.run(ageCtx, wrapped)
+		go s.age.run(ageCtx, wrapped.Listener)
 	}
 	served := make(chan error, 1)
 	go func() {
@@ -125,7 +125,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		// replies say Connection: close (drain.closeHTTP1).
 		notified := 0
 		wrapped.Each(func(c connlimit.Info) {
-			if coalesce.GoAway(c.Conn) {
+			if h2guard.GoAway(c.Conn) {
 				notified++
 			}
 		})

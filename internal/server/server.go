@@ -6,8 +6,6 @@ import (
 	"sync/atomic"
 
 	"connectrpc.com/grpchealth"
-
-	"github.com/hellorpc/hellorpc/internal/connlimit"
 )
 
 // Server is hellorpc, built once by New. It is the http.Handler of every
@@ -18,8 +16,8 @@ type Server struct {
 	handler http.Handler
 	drain   *drain
 	calls   *callLimit
-	age     *connAge                           // nil: connections live on
-	conns   atomic.Pointer[connlimit.Listener] // Serve's, for the metrics
+	age     *connAge                  // nil: connections live on
+	conns   atomic.Pointer[listeners] // Serve's, for the metrics
 	http    *http.Server
 
 	streamsCtx    context.Context    // the base of every request's context
