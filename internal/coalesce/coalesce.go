@@ -40,6 +40,7 @@ package coalesce
 
 import (
 	"net"
+	"sync/atomic"
 	"time"
 )
 
@@ -65,24 +66,17 @@ type Options struct {
 	// HTTP/2 WriteByteTimeout here.
 	WriteTimeout time.Duration
 	// PassThrough turns coalescing off: every connection writes straight
-	// through, but keeps WriteTimeout, the bounded Close and the flood guard.
-	// Default false.
+	// through, but keeps WriteTimeout and the bounded Close. Default false.
 	PassThrough bool
-	// MaxCheapFrames is the flood guard of cleartext HTTP/2 (h2c)
-	// connections: a peer may send, per 10 s, this many frames that carry
-	// no work (empty DATA, SETTINGS, PING, WINDOW_UPDATE, PRIORITY) plus ten
-	// per frame that does (HEADERS, DATA with payload), and
-	// MaxCheapFrames/10 stream resets plus one per two HEADERS; past either,
-	// the connection gets GOAWAY ENHANCE_YOUR_CALM and is closed. Under TLS
-	// the frames are encrypted at this layer and not guarded. A negative
-	// value turns the guard off. Default 1000.
-	MaxCheapFrames int
 }
 
 // Listener hands out coalescing connections.
 type Listener struct {
 	net.Listener
-	opts Options
+	opts   Options
+	always bool // coalesce every connection (NewTLSListener)
+
+	queued, flushes atomic.Int64 // see Stats
 }
 
 // NewListener wraps ln.
@@ -99,10 +93,16 @@ func NewListener(ln net.Listener, opts Options) *Listener {
 	if opts.WriteTimeout == 0 {
 		opts.WriteTimeout = DefaultWriteTimeout
 	}
-	if opts.MaxCheapFrames == 0 {
-		opts.MaxCheapFrames = 1000
-	}
 	return &Listener{Listener: ln, opts: opts}
+}
+
+// NewTLSListener is NewListener for a listener that will be wrapped in TLS:
+// its connections coalesce from the start, since their HTTP/2 preface is
+// encrypted.
+func NewTLSListener(ln net.Listener, opts Options) *Listener {
+	l := NewListener(ln, opts)
+	l.always = true
+	return l
 }
 
 // Accept returns the next connection, wrapped.
@@ -111,23 +111,12 @@ func (l *Listener) Accept() (net.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	return newConn(c, l.opts, false), nil
+	return newConn(c, l), nil
 }
 
-// NewTLSListener is NewListener for a listener that will be wrapped in TLS:
-// its connections coalesce from the start, since their HTTP/2 preface is
-// encrypted.
-func NewTLSListener(ln net.Listener, opts Options) net.Listener {
-	l := NewListener(ln, opts)
-	return tlsListener{l}
-}
-
-type tlsListener struct{ *Listener }
-
-func (l tlsListener) Accept() (net.Conn, error) {
-	c, err := l.Listener.Listener.Accept()
-	if err != nil {
-		return nil, err
-	}
-	return newConn(c, l.opts, true), nil
+// Stats returns how many Writes the listener's coalescing connections have
+// queued and in how many socket writes they went out: their ratio is the
+// coalescing.
+func (l *Listener) Stats() (writes, socketWrites int64) {
+	return l.queued.Load(), l.flushes.Load()
 }

@@ -359,3 +359,33 @@ func TestWriteTimeoutCutsAStalledReaderButNotASlowOne(t *testing.T) {
 		client.Close()
 	})
 }
+
+// TestStatsArePerListener checks that each listener counts the writes of
+// its own connections only.
+func TestStatsArePerListener(t *testing.T) {
+	t.Parallel()
+	var listeners [2]*coalesce.Listener
+	for i := range listeners {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		assert.NoError(t, err, "listen")
+		listeners[i] = coalesce.NewListener(ln, coalesce.Options{})
+		t.Cleanup(func() { listeners[i].Close() })
+	}
+	client, err := net.Dial("tcp", listeners[0].Addr().String())
+	assert.NoError(t, err, "dial")
+	defer client.Close()
+	server, err := listeners[0].Accept()
+	assert.NoError(t, err, "accept")
+	openHTTP2(t, server, client)
+	const writes = 10
+	for range writes {
+		_, err := server.Write([]byte("frame"))
+		assert.NoError(t, err, "write")
+	}
+	assert.NoError(t, server.Close(), "close")
+	queued, flushes := listeners[0].Stats()
+	t.Logf("%d writes went out in %d socket writes", queued, flushes)
+	assert.True(t, queued == writes && flushes >= 1 && flushes <= writes, "the first listener's counters")
+	queued, flushes = listeners[1].Stats()
+	assert.Equal(t, [2]int64{queued, flushes}, [2]int64{0, 0}, "the second listener's counters")
+}

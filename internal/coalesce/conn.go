@@ -25,19 +25,12 @@ const (
 	coalescing
 )
 
-// queued and flushes count, for all connections, the Writes that a
-// coalescing connection queued and the socket writes its flusher made.
-var queued, flushes atomic.Int64
-
-// Stats returns how many Writes coalescing connections have queued and in
-// how many socket writes they went out: their ratio is the coalescing.
-func Stats() (writes, socketWrites int64) { return queued.Load(), flushes.Load() }
-
 var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, 32<<10); return &b }}
 
 type conn struct {
 	net.Conn
 	opts Options
+	l    *Listener     // for its counters
 	rbuf *bufio.Reader // reads of a coalescing connection, see Read
 
 	mu       sync.Mutex
@@ -53,28 +46,13 @@ type conn struct {
 	// armed is the socket's write deadline as writeSocket last set it
 	// (UnixNano), or 0 when that was the caller's deadline.
 	armed atomic.Int64
-
-	// The flood guard of a cleartext HTTP/2 connection (guard.go): guard is
-	// used by the reading goroutine only; out follows the frames written, so
-	// that GOAWAY goes out between two of them.
-	guard     *guard
-	out       frameScanner
-	h2        bool   // the peer sent the HTTP/2 preface
-	inject    []byte // control frames (GOAWAY) to write at the next frame boundary
-	final     bool   // after inject, nothing more may be written (the guard tripped)
-	finalSent bool
-	finalDone chan struct{} // closed once the guard's GOAWAY is written or queued
-	noticed   bool          // the first GOAWAY of a graceful shutdown is queued or sent
 }
 
-func newConn(c net.Conn, opts Options, always bool) *conn {
-	cc := &conn{Conn: c, opts: opts}
+func newConn(c net.Conn, l *Listener) *conn {
+	cc := &conn{Conn: c, opts: l.opts, l: l}
 	cc.drained = sync.NewCond(&cc.mu)
-	switch {
-	case always && !opts.PassThrough:
+	if l.always && !l.opts.PassThrough {
 		cc.mode = coalescing
-	case !always && opts.MaxCheapFrames >= 0:
-		cc.guard = &guard{max: opts.MaxCheapFrames, in: frameScanner{skip: prefaceLen}}
 	}
 	return cc
 }
@@ -95,9 +73,6 @@ func (c *conn) Read(p []byte) (int, error) {
 			c.mu.Lock()
 			if c.mode == undecided {
 				c.decide(p[:n])
-				if c.mode == direct && !c.h2 {
-					c.guard = nil // HTTP/1.x
-				}
 			}
 			if c.mode == coalescing && c.opts.ReadBuffer > 0 {
 				c.rbuf = bufio.NewReaderSize(c.Conn, c.opts.ReadBuffer)
@@ -105,109 +80,7 @@ func (c *conn) Read(p []byte) (int, error) {
 			c.mu.Unlock()
 		}
 	}
-	if c.guard != nil && n > 0 && c.guard.feed(p[:n], time.Now) {
-		c.mu.Lock()
-		if !c.final {
-			c.inject = append(c.inject, c.guard.goAway()...)
-			c.final = true
-			c.finalDone = make(chan struct{})
-			c.sendPendingLocked(false)
-		}
-		done := c.finalDone
-		c.mu.Unlock()
-		// Read no more; net/http then writes out what it has buffered, which
-		// ends on a frame boundary, where the GOAWAY can follow, before it
-		// sees this error and closes the connection.
-		select {
-		case <-done:
-		case <-time.After(time.Second):
-		}
-		return 0, ErrEnhanceYourCalm
-	}
 	return n, err
-}
-
-// sendPendingLocked writes the control frames waiting in inject if the
-// frames written so far end on a frame boundary; else a later Write or Close
-// does. A coalescing connection queues them behind what is buffered; a
-// pass-through one writes them only from the writing goroutine (fromWriter),
-// so that they never interleave with net/http's own writes. c.mu is held.
-func (c *conn) sendPendingLocked(fromWriter bool) {
-	// The server's connection preface (its SETTINGS frame) must come first.
-	if len(c.inject) == 0 || c.out.frames == 0 || !c.out.atBoundary() || c.err != nil {
-		return
-	}
-	switch {
-	case c.mode == coalescing:
-		if c.buf == nil {
-			c.buf = bufPool.Get().(*[]byte)
-		}
-		*c.buf = append(*c.buf, c.inject...)
-		if !c.flushing {
-			c.flushing = true
-			go c.flush()
-		}
-	case fromWriter:
-		_, _ = c.writeSocket(c.inject, time.Now().Add(time.Second))
-	default:
-		return
-	}
-	c.inject = nil
-	if c.final && !c.finalSent {
-		c.finalSent = true
-		close(c.finalDone)
-	}
-}
-
-// GoAway sends the first GOAWAY of a graceful shutdown (RFC 9113 §6.8: last
-// stream 2^31-1, NO_ERROR) on c, if c is or wraps (through NetConn methods)
-// a cleartext HTTP/2 connection of a Listener: the client then opens no new
-// stream on it but finishes the ones it has, while net/http, which knows
-// nothing of it, serves on until its own GOAWAY at shutdown. It reports
-// whether c is such a connection.
-func GoAway(c net.Conn) bool {
-	cc := unwrap(c)
-	if cc == nil {
-		return false
-	}
-	cc.mu.Lock()
-	defer cc.mu.Unlock()
-	if !cc.h2 || cc.closed || cc.final {
-		return false
-	}
-	if !cc.noticed {
-		cc.noticed = true
-		cc.inject = append(cc.inject, goAwayFrame(1<<31-1, 0, "draining")...)
-		cc.sendPendingLocked(false)
-	}
-	return true
-}
-
-// IsHTTP2 reports whether c is or wraps (through NetConn methods) a
-// connection of a Listener whose peer opened cleartext HTTP/2 (h2c).
-func IsHTTP2(c net.Conn) bool {
-	cc := unwrap(c)
-	if cc == nil {
-		return false
-	}
-	cc.mu.Lock()
-	defer cc.mu.Unlock()
-	return cc.h2
-}
-
-// unwrap finds the connection of a Listener in c or below it, following
-// NetConn methods; nil if there is none.
-func unwrap(c net.Conn) *conn {
-	for {
-		switch cc := c.(type) {
-		case *conn:
-			return cc
-		case interface{ NetConn() net.Conn }:
-			c = cc.NetConn()
-		default:
-			return nil
-		}
-	}
 }
 
 // decide looks at the first bytes read; c.mu is held.
@@ -217,7 +90,6 @@ func (c *conn) decide(p []byte) {
 	case !bytes.HasPrefix(preface, c.seen):
 		c.mode = direct
 	case len(c.seen) == len(preface):
-		c.h2 = true
 		c.mode = coalescing
 		if c.opts.PassThrough {
 			c.mode = direct
@@ -230,26 +102,13 @@ func (c *conn) decide(p []byte) {
 
 func (c *conn) Write(p []byte) (int, error) {
 	c.mu.Lock()
-	if c.finalSent {
-		c.mu.Unlock()
-		return 0, ErrEnhanceYourCalm // nothing may follow this GOAWAY
-	}
-	if c.h2 {
-		c.out.feed(p, nil)
-	}
 	if c.mode != coalescing && !c.flushing {
 		deadline, closed := c.deadline, c.closed
 		c.mu.Unlock()
 		if closed {
 			return 0, net.ErrClosed
 		}
-		n, err := c.writeSocket(p, deadline)
-		if c.h2 && err == nil {
-			c.mu.Lock()
-			c.sendPendingLocked(true)
-			c.mu.Unlock()
-		}
-		return n, err
+		return c.writeSocket(p, deadline)
 	}
 	for {
 		switch {
@@ -274,12 +133,11 @@ func (c *conn) Write(p []byte) (int, error) {
 		c.buf = bufPool.Get().(*[]byte)
 	}
 	*c.buf = append(*c.buf, p...)
-	queued.Add(1)
+	c.l.queued.Add(1)
 	if !c.flushing {
 		c.flushing = true
 		go c.flush()
 	}
-	c.sendPendingLocked(true)
 	c.mu.Unlock()
 	return len(p), nil
 }
@@ -335,7 +193,7 @@ func (c *conn) flush() {
 		c.drained.Broadcast() // room again for waiting Writes
 		c.mu.Unlock()
 
-		flushes.Add(1)
+		c.l.flushes.Add(1)
 		if _, err := c.writeSocket(*out, time.Time{}); err != nil {
 			c.mu.Lock()
 			if c.err == nil {
@@ -410,7 +268,6 @@ func (c *conn) Close() error {
 		c.mu.Unlock()
 		return net.ErrClosed
 	}
-	c.sendPendingLocked(true)
 	c.closed = true
 	if c.flushing {
 		// Let the flusher write what is pending, but past CloseTimeout close
@@ -423,30 +280,12 @@ func (c *conn) Close() error {
 		force.Stop()
 	}
 	err := c.err
-	linger := c.finalSent && err == nil
 	c.mu.Unlock()
-	if linger {
-		lingerClose(c.Conn)
-	}
 	cerr := c.Conn.Close()
 	if err != nil {
 		return err // the sticky write error
 	}
 	return cerr
-}
-
-// lingerClose ends a connection that got the guard's GOAWAY as a lingering
-// close does: it shuts down the writing side and reads (and drops) what the
-// peer still sends, for up to half a second, so that closing with unread
-// input does not reset the connection and destroy the GOAWAY before the
-// peer reads it.
-func lingerClose(c net.Conn) {
-	cw, ok := c.(interface{ CloseWrite() error })
-	if !ok || cw.CloseWrite() != nil {
-		return
-	}
-	_ = c.SetReadDeadline(time.Now().Add(500 * time.Millisecond))
-	_, _ = io.Copy(io.Discard, c)
 }
 
 // SetWriteDeadline bounds the Writes of a pass-through connection and, on a
@@ -487,11 +326,16 @@ func (c *conn) ReadFrom(r io.Reader) (int64, error) {
 	return io.Copy(writerOnly{c}, r)
 }
 
-// CloseWrite writes what is pending, then shuts down the writing side.
+// CloseWrite writes what is pending, within Options.CloseTimeout as Close
+// does, then shuts down the writing side.
 func (c *conn) CloseWrite() error {
 	c.mu.Lock()
-	for c.flushing && c.err == nil {
-		c.drained.Wait()
+	if c.flushing {
+		force := time.AfterFunc(c.opts.CloseTimeout, func() { _ = c.Conn.Close() })
+		for c.flushing && c.err == nil {
+			c.drained.Wait()
+		}
+		force.Stop()
 	}
 	err := c.err
 	c.mu.Unlock()

@@ -10,6 +10,7 @@ import (
 	"github.com/hellorpc/hellorpc/internal/coalesce"
 	"github.com/hellorpc/hellorpc/internal/connlimit"
 	"github.com/hellorpc/hellorpc/internal/greeter"
+	"github.com/hellorpc/hellorpc/internal/h2guard"
 	"github.com/hellorpc/hellorpc/internal/telemetry"
 )
 
@@ -198,15 +199,28 @@ func (c Config) tls() bool {
 	return c.TLSCertFile != "" && c.TLSKeyFile != ""
 }
 
+// listeners are the layers Serve wraps its listener in, outermost first;
+// the embedded one is what net/http serves.
+type listeners struct {
+	*connlimit.Listener
+	guard    *h2guard.Listener // nil under TLS
+	coalesce *coalesce.Listener
+}
+
 // listener wraps ln as Serve does: at most MaxConnections at once (package
-// connlimit), every connection with the write timeout and a bounded close,
-// and HTTP/2 connections coalescing their writes unless disabled (package
-// coalesce).
-func (c Config) listener(ln net.Listener) *connlimit.Listener {
+// connlimit), the flood guard and GOAWAY of cleartext HTTP/2 connections
+// (package h2guard; under TLS it would see ciphertext), every connection
+// with the write timeout and a bounded close, and HTTP/2 connections
+// coalescing their writes unless disabled (package coalesce).
+func (c Config) listener(ln net.Listener) *listeners {
 	opts := coalesce.Options{WriteTimeout: c.WriteTimeout, PassThrough: c.DisableWriteCoalescing}
-	var wrapped net.Listener = coalesce.NewListener(ln, opts)
 	if c.tls() {
-		wrapped = coalesce.NewTLSListener(ln, opts)
+		l := &listeners{coalesce: coalesce.NewTLSListener(ln, opts)}
+		l.Listener = connlimit.New(l.coalesce, c.MaxConnections)
+		return l
 	}
-	return connlimit.New(wrapped, c.MaxConnections)
+	l := &listeners{coalesce: coalesce.NewListener(ln, opts)}
+	l.guard = h2guard.NewListener(l.coalesce, h2guard.Options{})
+	l.Listener = connlimit.New(l.guard, c.MaxConnections)
+	return l
 }

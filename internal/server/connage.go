@@ -8,8 +8,8 @@ import (
 	"sync"
 	"time"
 
-	"github.com/hellorpc/hellorpc/internal/coalesce"
 	"github.com/hellorpc/hellorpc/internal/connlimit"
+	"github.com/hellorpc/hellorpc/internal/h2guard"
 )
 
 // connAge retires connections older than Config.MaxConnectionAge (give or
@@ -66,7 +66,7 @@ func (a *connAge) check(now time.Time, l *connlimit.Listener) {
 		switch {
 		case !ok:
 			a.retired[in.Conn] = now
-			coalesce.GoAway(in.Conn) // HTTP/2; HTTP/1.1 sees a.isRetired
+			h2guard.GoAway(in.Conn) // HTTP/2; HTTP/1.1 sees a.isRetired
 		case in.Idle || now.Sub(told) > a.grace:
 			toClose = append(toClose, in.Conn)
 		}

@@ -2,7 +2,6 @@ package server_test
 
 import (
 	"bufio"
-	"encoding/binary"
 	"io"
 	"net"
 	"strings"
@@ -11,7 +10,9 @@ import (
 
 	"github.com/hellorpc/hellorpc/internal/server"
 	"github.com/hellorpc/hellorpc/internal/server/servertest"
+	"github.com/hellorpc/hellorpc/internal/telemetry"
 	"github.com/hellorpc/hellorpc/internal/testkit/assert"
+	"github.com/hellorpc/hellorpc/internal/testkit/h2frame"
 )
 
 // floods are the cheap-frame floods of HTTP/2: each writes one unit of the
@@ -19,37 +20,45 @@ import (
 var floods = map[string]func(w io.Writer, i int, block []byte) error{
 	"empty DATA": func(w io.Writer, i int, block []byte) error {
 		if i == 0 { // one open stream to send DATA on
-			return h2Frame(w, 0x1, 0x4, 1, block)
+			return h2frame.Write(w, h2frame.Headers, h2frame.EndHeaders, 1, block)
 		}
-		return h2Frame(w, 0x0, 0, 1, nil)
+		return h2frame.Write(w, h2frame.Data, 0, 1, nil)
 	},
-	"SETTINGS":      func(w io.Writer, _ int, _ []byte) error { return h2Frame(w, 0x4, 0, 0, nil) },
-	"PING":          func(w io.Writer, _ int, _ []byte) error { return h2Frame(w, 0x6, 0, 0, make([]byte, 8)) },
-	"WINDOW_UPDATE": func(w io.Writer, _ int, _ []byte) error { return h2Frame(w, 0x8, 0, 0, []byte{0, 0, 0, 1}) },
+	"SETTINGS": func(w io.Writer, _ int, _ []byte) error { return h2frame.Write(w, h2frame.Settings, 0, 0, nil) },
+	"PING":     func(w io.Writer, _ int, _ []byte) error { return h2frame.Write(w, h2frame.Ping, 0, 0, make([]byte, 8)) },
+	"WINDOW_UPDATE": func(w io.Writer, _ int, _ []byte) error {
+		return h2frame.Write(w, h2frame.WindowUpdate, 0, 0, []byte{0, 0, 0, 1})
+	},
 	"rapid reset": func(w io.Writer, i int, block []byte) error {
 		id := uint32(2*i + 1)
-		if err := h2Frame(w, 0x1, 0x4, id, block); err != nil {
+		if err := h2frame.Write(w, h2frame.Headers, h2frame.EndHeaders, id, block); err != nil {
 			return err
 		}
-		return h2Frame(w, 0x3, 0, id, []byte{0, 0, 0, 8}) // RST_STREAM(CANCEL)
+		return h2frame.Write(w, h2frame.RSTStream, 0, id, []byte{0, 0, 0, 8}) // CANCEL
 	},
+}
+
+// grpcRequestBlock returns the header block of a gRPC SayHello request to
+// addr, without HPACK indexing.
+func grpcRequestBlock(addr string) []byte {
+	block := []byte{0x83, 0x86} // :method POST, :scheme http
+	block = append(block, h2frame.Literal(":path", sayHello)...)
+	block = append(block, h2frame.Literal(":authority", addr)...)
+	block = append(block, h2frame.Literal("content-type", "application/grpc")...)
+	return append(block, h2frame.Literal("te", "trailers")...)
 }
 
 // readGoAway reads the server's frames until GOAWAY or the connection's end,
 // and returns GOAWAY's error code and debug data (code -1: none came).
 func readGoAway(conn net.Conn) (int, string) {
 	r := bufio.NewReader(conn)
-	header := make([]byte, 9)
 	for {
-		if _, err := io.ReadFull(r, header); err != nil {
+		f, err := h2frame.Read(r)
+		if err != nil {
 			return -1, ""
 		}
-		payload := make([]byte, int(header[0])<<16|int(header[1])<<8|int(header[2]))
-		if _, err := io.ReadFull(r, payload); err != nil {
-			return -1, ""
-		}
-		if header[3] == 0x7 && len(payload) >= 8 {
-			return int(binary.BigEndian.Uint32(payload[4:8])), string(payload[8:])
+		if _, code, debug, ok := f.GoAwayFields(); ok {
+			return int(code), debug
 		}
 	}
 }
@@ -61,11 +70,7 @@ func TestHTTP2FloodsGetEnhanceYourCalm(t *testing.T) {
 	t.Parallel()
 	srv := servertest.Start(t, server.Config{})
 	addr := srv.Listener.Addr().String()
-	block := []byte{0x83, 0x86} // :method POST, :scheme http
-	block = append(block, hpackLiteral(":path", sayHello)...)
-	block = append(block, hpackLiteral(":authority", addr)...)
-	block = append(block, hpackLiteral("content-type", "application/grpc")...)
-	block = append(block, hpackLiteral("te", "trailers")...)
+	block := grpcRequestBlock(addr)
 	for name, flood := range floods {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
@@ -82,8 +87,8 @@ func TestHTTP2FloodsGetEnhanceYourCalm(t *testing.T) {
 				closed <- err
 			}()
 			w := bufio.NewWriter(conn)
-			_, _ = w.WriteString("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n")
-			_ = h2Frame(w, 0x4, 0, 0, nil)
+			_, _ = w.WriteString(h2frame.Preface)
+			_ = h2frame.Write(w, h2frame.Settings, 0, 0, nil)
 			const units = 100_000
 			sent := 0
 			for ; sent < units; sent++ {
@@ -108,4 +113,29 @@ func TestHTTP2FloodsGetEnhanceYourCalm(t *testing.T) {
 			assert.Equal(t, status, 200, "a well-behaved call after the flood ("+body+")")
 		})
 	}
+}
+
+// TestFloodedConnectionsAreCounted checks the metric of the flood guard: one
+// flooded connection, one count.
+func TestFloodedConnectionsAreCounted(t *testing.T) {
+	t.Parallel()
+	tel, err := telemetry.New(telemetry.Options{})
+	assert.NoError(t, err, "telemetry")
+	srv := servertest.Start(t, server.Config{Telemetry: tel})
+	assert.Equal(t, scrape(t, tel.Handler())["hellorpc_connections_flooded_total"], float64(0), "flooded connections before")
+	conn, err := net.Dial("tcp", srv.Listener.Addr().String())
+	assert.NoError(t, err, "dial")
+	defer conn.Close()
+	_ = conn.SetDeadline(time.Now().Add(20 * time.Second))
+	go func() {
+		w := bufio.NewWriter(conn)
+		_, _ = w.WriteString(h2frame.Preface)
+		_ = h2frame.Write(w, h2frame.Settings, 0, 0, nil)
+		for i := 0; i < 5000 && floods["PING"](w, i, nil) == nil; i++ {
+		}
+		_ = w.Flush()
+	}()
+	code, _ := readGoAway(conn)
+	assert.Equal(t, code, 0xb, "GOAWAY error code ENHANCE_YOUR_CALM")
+	assert.Equal(t, scrape(t, tel.Handler())["hellorpc_connections_flooded_total"], float64(1), "flooded connections after")
 }

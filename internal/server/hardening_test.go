@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"encoding/binary"
 	"encoding/json"
 	"io"
 	"log/slog"
@@ -24,6 +23,7 @@ import (
 	"github.com/hellorpc/hellorpc/internal/server"
 	"github.com/hellorpc/hellorpc/internal/server/servertest"
 	"github.com/hellorpc/hellorpc/internal/testkit/assert"
+	"github.com/hellorpc/hellorpc/internal/testkit/h2frame"
 )
 
 // logRecords returns the JSON log records of logs with the given message.
@@ -235,22 +235,6 @@ func TestSlowlorisIsCutOff(t *testing.T) {
 	assert.Equal(t, status, http.StatusOK, "valid call afterwards")
 }
 
-// h2Frame writes one HTTP/2 frame.
-func h2Frame(w io.Writer, typ, flags byte, stream uint32, payload []byte) error {
-	header := make([]byte, 9)
-	header[0], header[1], header[2] = byte(len(payload)>>16), byte(len(payload)>>8), byte(len(payload))
-	header[3], header[4] = typ, flags
-	binary.BigEndian.PutUint32(header[5:], stream)
-	_, err := w.Write(append(header, payload...))
-	return err
-}
-
-// hpackLiteral encodes a header field as a literal without indexing, with a
-// literal name (short values, no Huffman).
-func hpackLiteral(name, value string) []byte {
-	return append(append([]byte{0, byte(len(name))}, name...), append([]byte{byte(len(value))}, value...)...)
-}
-
 func TestHTTP2RapidResetBurst(t *testing.T) {
 	t.Parallel()
 	srv := servertest.Start(t, server.Config{})
@@ -260,13 +244,9 @@ func TestHTTP2RapidResetBurst(t *testing.T) {
 	defer conn.Close()
 	go func() { _, _ = io.Copy(io.Discard, conn) }() // the server's frames, GOAWAY included
 	w := bufio.NewWriter(conn)
-	_, _ = w.WriteString("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n")
-	_ = h2Frame(w, 0x4, 0, 0, nil) // SETTINGS
-	block := []byte{0x83, 0x86}    // :method POST, :scheme http
-	block = append(block, hpackLiteral(":path", sayHello)...)
-	block = append(block, hpackLiteral(":authority", addr)...)
-	block = append(block, hpackLiteral("content-type", "application/grpc")...)
-	block = append(block, hpackLiteral("te", "trailers")...)
+	_, _ = w.WriteString(h2frame.Preface)
+	_ = h2frame.Write(w, h2frame.Settings, 0, 0, nil)
+	block := grpcRequestBlock(addr)
 
 	// Meanwhile, another client keeps calling.
 	var wg sync.WaitGroup
@@ -283,7 +263,8 @@ func TestHTTP2RapidResetBurst(t *testing.T) {
 	const streams = 5000
 	sent := 0
 	for id := uint32(1); sent < streams; id += 2 {
-		if h2Frame(w, 0x1, 0x4, id, block) != nil || h2Frame(w, 0x3, 0, id, []byte{0, 0, 0, 8}) != nil { // HEADERS, RST_STREAM(CANCEL)
+		if h2frame.Write(w, h2frame.Headers, h2frame.EndHeaders, id, block) != nil ||
+			h2frame.Write(w, h2frame.RSTStream, 0, id, []byte{0, 0, 0, 8}) != nil { // RST_STREAM(CANCEL)
 			break
 		}
 		sent++

@@ -5,22 +5,36 @@ import (
 
 	"go.opentelemetry.io/otel/attribute"
 
-	"github.com/hellorpc/hellorpc/internal/coalesce"
 	"github.com/hellorpc/hellorpc/internal/connlimit"
+	"github.com/hellorpc/hellorpc/internal/h2guard"
 	"github.com/hellorpc/hellorpc/internal/telemetry"
 )
 
 // registerMetrics gives t the figures the RPC interceptor cannot see, read
 // at each scrape: those of the call limit, the drain, and the connections of
-// conns, Serve's listener once it runs.
-func registerMetrics(t *telemetry.Telemetry, calls *callLimit, d *drain, conns *atomic.Pointer[connlimit.Listener]) error {
+// conns, Serve's listeners once it runs.
+func registerMetrics(t *telemetry.Telemetry, calls *callLimit, d *drain, conns *atomic.Pointer[listeners]) error {
 	bool01 := func(b bool) int64 {
 		if b {
 			return 1
 		}
 		return 0
 	}
-	listener := func() *connlimit.Listener { return conns.Load() }
+	listener := func() *connlimit.Listener {
+		if l := conns.Load(); l != nil {
+			return l.Listener
+		}
+		return nil
+	}
+	// stat reads a counter of one of Serve's listeners, 0 before Serve.
+	stat := func(read func(*listeners) int64) func() int64 {
+		return func() int64 {
+			if l := conns.Load(); l != nil {
+				return read(l)
+			}
+			return 0
+		}
+	}
 	for _, err := range []error{
 		t.Gauge("hellorpc.calls.in_flight", "Calls in progress (health checks aside).",
 			func(report func(int64, ...attribute.KeyValue)) { report(calls.inflight.Load()) }),
@@ -33,7 +47,7 @@ func registerMetrics(t *telemetry.Telemetry, calls *callLimit, d *drain, conns *
 				var h1, h2 int64
 				if l := listener(); l != nil {
 					l.Each(func(c connlimit.Info) {
-						if coalesce.IsHTTP2(c.Conn) {
+						if h2guard.IsHTTP2(c.Conn) {
 							h2++
 						} else {
 							h1++
@@ -44,29 +58,24 @@ func registerMetrics(t *telemetry.Telemetry, calls *callLimit, d *drain, conns *
 				report(h2, attribute.String("http", "2"))
 			}),
 		t.Counter("hellorpc.coalesce.writes", "Writes of HTTP/2 frames that coalescing connections queued.",
-			func() int64 { w, _ := coalesce.Stats(); return w }),
+			stat(func(l *listeners) int64 { w, _ := l.coalesce.Stats(); return w })),
 		t.Counter("hellorpc.coalesce.flushes", "Socket writes in which the queued writes went out.",
-			func() int64 { _, f := coalesce.Stats(); return f }),
+			stat(func(l *listeners) int64 { _, f := l.coalesce.Stats(); return f })),
+		t.Counter("hellorpc.connections.flooded", "Cleartext HTTP/2 connections closed with GOAWAY ENHANCE_YOUR_CALM for a flood of cheap frames or resets.",
+			stat(func(l *listeners) int64 {
+				if l.guard == nil {
+					return 0
+				}
+				return l.guard.Stats().Floods
+			})),
 		t.Counter("hellorpc.connections.evicted", "Idle connections closed to make room at -max-connections.",
-			connStat(listener, func(evicted, _ int64) int64 { return evicted })),
+			stat(func(l *listeners) int64 { _, evicted, _ := l.Stats(); return evicted })),
 		t.Counter("hellorpc.connections.refused", "New connections closed at -max-connections because every open one was busy.",
-			connStat(listener, func(_, refused int64) int64 { return refused })),
+			stat(func(l *listeners) int64 { _, _, refused := l.Stats(); return refused })),
 	} {
 		if err != nil {
 			return err
 		}
 	}
 	return nil
-}
-
-// connStat reads one of the connection limit's counters, 0 before Serve.
-func connStat(listener func() *connlimit.Listener, pick func(evicted, refused int64) int64) func() int64 {
-	return func() int64 {
-		l := listener()
-		if l == nil {
-			return 0
-		}
-		_, evicted, refused := l.Stats()
-		return pick(evicted, refused)
-	}
 }

@@ -8,8 +8,8 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/hellorpc/hellorpc/internal/coalesce"
 	"github.com/hellorpc/hellorpc/internal/connlimit"
+	"github.com/hellorpc/hellorpc/internal/h2guard"
 )
 
 // Serve serves on ln until ctx is done, then drains gracefully: health turns
@@ -41,7 +41,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	if s.age != nil {
 		ageCtx, stopAging := context.WithCancel(ctx)
 		defer stopAging()
-		go s.age.run(ageCtx, wrapped)
+		go s.age.run(ageCtx, wrapped.Listener)
 	}
 	served := make(chan error, 1)
 	go func() {
@@ -70,7 +70,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		// replies say Connection: close (drain.closeHTTP1).
 		notified := 0
 		wrapped.Each(func(c connlimit.Info) {
-			if coalesce.GoAway(c.Conn) {
+			if h2guard.GoAway(c.Conn) {
 				notified++
 			}
 		})

@@ -4,8 +4,6 @@ import (
 	"context"
 	"net/http"
 	"sync/atomic"
-
-	"github.com/hellorpc/hellorpc/internal/connlimit"
 )
 
 // Server is hellorpc, built once by New. It is the http.Handler of every
@@ -16,8 +14,8 @@ type Server struct {
 	handler http.Handler
 	drain   *drain
 	calls   *callLimit
-	age     *connAge                           // nil: connections live on
-	conns   atomic.Pointer[connlimit.Listener] // Serve's, for the metrics
+	age     *connAge                  // nil: connections live on
+	conns   atomic.Pointer[listeners] // Serve's, for the metrics
 	http    *http.Server
 
 	streamsCtx    context.Context    // ended by Close, which then ends Serve's open streams

@@ -1,0 +1,237 @@
+package h2guard
+
+import (
+	"bytes"
+	"encoding/binary"
+	"fmt"
+	"io"
+	"net"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/hellorpc/hellorpc/internal/testkit/assert"
+	"github.com/hellorpc/hellorpc/internal/testkit/h2frame"
+)
+
+// fakeConn is a connection whose peer sent in, and that keeps what is
+// written to it.
+type fakeConn struct {
+	net.Conn // nil: only the methods below are called
+	in       io.Reader
+	mu       sync.Mutex
+	out      bytes.Buffer
+}
+
+func (f *fakeConn) Read(p []byte) (int, error) { return f.in.Read(p) }
+func (f *fakeConn) Write(p []byte) (int, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.out.Write(p)
+}
+func (f *fakeConn) Close() error                     { return nil }
+func (f *fakeConn) CloseWrite() error                { return nil }
+func (f *fakeConn) SetReadDeadline(time.Time) error  { return nil }
+func (f *fakeConn) SetWriteDeadline(time.Time) error { return nil }
+
+// frames returns what was written, as frames (a short label each).
+func (f *fakeConn) frames(t *testing.T) []string {
+	t.Helper()
+	f.mu.Lock()
+	r := bytes.NewReader(bytes.Clone(f.out.Bytes()))
+	f.mu.Unlock()
+	var labels []string
+	for r.Len() > 0 {
+		fr, err := h2frame.Read(r)
+		assert.NoError(t, err, "what was written parses as frames")
+		labels = append(labels, label(fr))
+	}
+	return labels
+}
+
+func label(f h2frame.Frame) string {
+	if last, code, debug, ok := f.GoAwayFields(); ok {
+		return fmt.Sprintf("GOAWAY %d %d %s", last, code, debug)
+	}
+	name := map[byte]string{h2frame.Data: "DATA", h2frame.Headers: "HEADERS", h2frame.Settings: "SETTINGS",
+		h2frame.Continuation: "CONTINUATION", h2frame.PushPromise: "PUSH_PROMISE", h2frame.Ping: "PING"}[f.Type]
+	if f.Flags&h2frame.EndHeaders != 0 && f.Type != h2frame.Data {
+		name += "+END_HEADERS"
+	}
+	return name
+}
+
+// frame returns one encoded frame.
+func frame(typ, flags byte, stream uint32, payload []byte) []byte {
+	var b bytes.Buffer
+	_ = h2frame.Write(&b, typ, flags, stream, payload)
+	return b.Bytes()
+}
+
+func goAway(last, code uint32) []byte {
+	p := binary.BigEndian.AppendUint32(nil, last)
+	return frame(h2frame.GoAway, 0, 0, binary.BigEndian.AppendUint32(p, code))
+}
+
+// opened returns a guarded connection of l whose peer sent the preface,
+// SETTINGS and then peer, read up to the preface and SETTINGS (Read once
+// more to read peer).
+func opened(t *testing.T, l *Listener, peer []byte) (*conn, *fakeConn) {
+	t.Helper()
+	in := append([]byte(h2frame.Preface), frame(h2frame.Settings, 0, 0, nil)...)
+	fake := &fakeConn{in: io.MultiReader(bytes.NewReader(in), bytes.NewReader(peer))}
+	c := newConn(fake, l)
+	_, err := io.ReadFull(c, make([]byte, len(in)))
+	assert.NoError(t, err, "read the preface and SETTINGS")
+	assert.True(t, IsHTTP2(c), "an HTTP/2 connection")
+	return c, fake
+}
+
+// TestGoAwayGoesWhereAFrameMayGo writes net/http's frames in pieces, asks
+// for the GOAWAY after each piece in turn, and checks where it went: after
+// the first frame, between two frames, never inside one or inside a header
+// block.
+func TestGoAwayGoesWhereAFrameMayGo(t *testing.T) {
+	t.Parallel()
+	data := frame(h2frame.Data, 0, 1, make([]byte, 100))
+	writes := [][]byte{
+		frame(h2frame.Settings, 0, 0, nil)[:4], // the server's SETTINGS, in two Writes
+		frame(h2frame.Settings, 0, 0, nil)[4:],
+		frame(h2frame.Headers, 0, 1, make([]byte, 50)), // a header block in three frames
+		frame(h2frame.Continuation, 0, 1, make([]byte, 50))[:20],
+		frame(h2frame.Continuation, 0, 1, make([]byte, 50))[20:],
+		frame(h2frame.Continuation, h2frame.EndHeaders, 1, make([]byte, 50)),
+		data[:30], // a DATA frame in two Writes
+		data[30:],
+		frame(h2frame.PushPromise, 0, 1, make([]byte, 10)), // and a PUSH_PROMISE's block
+		frame(h2frame.Continuation, h2frame.EndHeaders, 1, make([]byte, 10)),
+	}
+	all := []string{"SETTINGS", "HEADERS", "CONTINUATION", "CONTINUATION+END_HEADERS", "DATA", "PUSH_PROMISE", "CONTINUATION+END_HEADERS"}
+	// GoAway after write i: the frame goes after frame want[i] of all.
+	want := []int{0, 0, 3, 3, 3, 3, 4, 4, 6, 6}
+	for i := range writes {
+		l := NewListener(nil, Options{})
+		c, fake := opened(t, l, nil)
+		for j, w := range writes {
+			_, err := c.Write(w)
+			assert.NoError(t, err, "write")
+			if j == i {
+				assert.True(t, GoAway(c), "GoAway on an HTTP/2 connection")
+				c.kick() // as GoAway's goroutine does, at once
+			}
+		}
+		expected := append(append(append([]string{}, all[:want[i]+1]...), "GOAWAY 2147483647 0 draining"), all[want[i]+1:]...)
+		assert.Equal(t, fake.frames(t), expected, fmt.Sprintf("frames with GoAway after write %d", i))
+		assert.Equal(t, l.Stats(), Stats{Notices: 1}, "the listener's counters")
+	}
+}
+
+// TestGoAwayAfterNetHTTPsOwnIsDropped: once net/http has sent its GOAWAY
+// (with the real last stream id), the notice's 2^31-1 would raise it.
+func TestGoAwayAfterNetHTTPsOwnIsDropped(t *testing.T) {
+	t.Parallel()
+	l := NewListener(nil, Options{})
+	c, fake := opened(t, l, nil)
+	for _, w := range [][]byte{frame(h2frame.Settings, 0, 0, nil), goAway(5, 0)} {
+		_, err := c.Write(w)
+		assert.NoError(t, err, "write")
+	}
+	assert.True(t, GoAway(c), "GoAway on an HTTP/2 connection")
+	c.kick()
+	_, err := c.Write(frame(h2frame.Ping, h2frame.Ack, 0, make([]byte, 8)))
+	assert.NoError(t, err, "write")
+	assert.Equal(t, fake.frames(t), []string{"SETTINGS", "GOAWAY 5 0 ", "PING"}, "frames")
+	assert.Equal(t, l.Stats(), Stats{}, "the listener's counters")
+}
+
+// TestFloodEndsTheConnection: a PING flood trips the budget; Read returns
+// ErrEnhanceYourCalm once GOAWAY ENHANCE_YOUR_CALM is written, with a last
+// stream id that is the highest whole header block the peer sent but no
+// higher than net/http's own GOAWAY's, and nothing is written after it.
+func TestFloodEndsTheConnection(t *testing.T) {
+	t.Parallel()
+	block := make([]byte, 10)
+	var peer []byte
+	for _, stream := range []uint32{1, 3, 5} {
+		peer = append(peer, frame(h2frame.Headers, h2frame.EndHeaders, stream, block)...)
+	}
+	peer = append(peer, frame(h2frame.Headers, 0, 7, block)...) // a header block left open
+	for range 200 {
+		peer = append(peer, frame(h2frame.Ping, 0, 0, make([]byte, 8))...)
+	}
+	for _, tc := range []struct {
+		name    string
+		netHTTP [][]byte // what net/http wrote before the flood
+		want    []string
+	}{
+		{"alone", [][]byte{frame(h2frame.Settings, 0, 0, nil)},
+			[]string{"SETTINGS", "GOAWAY 5 11 too many frames without payload"}},
+		{"after net/http's GOAWAY", [][]byte{frame(h2frame.Settings, 0, 0, nil), goAway(3, 0)},
+			[]string{"SETTINGS", "GOAWAY 3 0 ", "GOAWAY 3 11 too many frames without payload"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			l := NewListener(nil, Options{MaxCheapFrames: 10})
+			c, fake := opened(t, l, peer)
+			for _, w := range tc.netHTTP {
+				_, err := c.Write(w)
+				assert.NoError(t, err, "write")
+			}
+			var err error
+			for err == nil {
+				_, err = c.Read(make([]byte, 512))
+			}
+			assert.ErrorIs(t, err, ErrEnhanceYourCalm, "Read once the budget tripped")
+			_, err = c.Write(frame(h2frame.Ping, h2frame.Ack, 0, make([]byte, 8)))
+			assert.ErrorIs(t, err, ErrEnhanceYourCalm, "a Write after GOAWAY ENHANCE_YOUR_CALM")
+			assert.Equal(t, fake.frames(t), tc.want, "frames")
+			assert.True(t, !GoAway(c), "no notice on a connection closing for a flood")
+			assert.Equal(t, l.Stats(), Stats{Floods: 1}, "the listener's counters")
+		})
+	}
+}
+
+// TestHTTP1PassesThrough: a connection that does not open with the whole
+// preface is left alone.
+func TestHTTP1PassesThrough(t *testing.T) {
+	t.Parallel()
+	for _, first := range []string{"GET / HTTP/1.1\r\n\r\n", "PRI * HTTP/2.0\r\n\r\nXY\r\n\r\n"} {
+		fake := &fakeConn{in: strings.NewReader(first)}
+		c := newConn(fake, NewListener(nil, Options{}))
+		_, err := io.ReadAll(c)
+		assert.NoError(t, err, "read")
+		assert.True(t, !IsHTTP2(c), "not HTTP/2: "+first)
+		assert.True(t, !GoAway(c), "no GoAway: "+first)
+		_, err = c.Write([]byte("HTTP/1.1 200 OK\r\n\r\n"))
+		assert.NoError(t, err, "write")
+		assert.Equal(t, fake.out.String(), "HTTP/1.1 200 OK\r\n\r\n", "written as is")
+	}
+}
+
+// TestScannerFollowsFramesInAnyPieces feeds the same bytes whole and one
+// byte at a time.
+func TestScannerFollowsFramesInAnyPieces(t *testing.T) {
+	t.Parallel()
+	stream := append(frame(h2frame.Headers, 0, 1, make([]byte, 30)), goAway(9, 0)...)
+	stream = append(stream, frame(h2frame.Continuation, h2frame.EndHeaders, 1, nil)...)
+	stream = append(stream, goAway(7, 2)...)
+	var whole, bytewise scanner
+	whole.feed(stream, nil)
+	var betweens []bool
+	for i := range stream {
+		bytewise.feed(stream[i:i+1], nil)
+		betweens = append(betweens, bytewise.between())
+	}
+	assert.Equal(t, whole, bytewise, "the scanner's state")
+	assert.Equal(t, [3]any{whole.frames, whole.goAways, whole.goAwayLast}, [3]any{4, 2, uint32(7)}, "frames, GOAWAYs, lowest last stream")
+	assert.True(t, whole.between(), "between frames at the end")
+	var at []int // where a frame may go: after the block's last frame, and at the end
+	for i, b := range betweens {
+		if b {
+			at = append(at, i+1)
+		}
+	}
+	endOfBlock := len(stream) - len(goAway(7, 2))
+	assert.Equal(t, at, []int{endOfBlock, len(stream)}, "places between frames outside the header block")
+}

@@ -1,0 +1,60 @@
+package h2guard
+
+import (
+	"net"
+	"sync/atomic"
+)
+
+// DefaultMaxCheapFrames is Options.MaxCheapFrames' default.
+const DefaultMaxCheapFrames = 1000
+
+// Options configure a Listener. The zero value is valid.
+type Options struct {
+	// MaxCheapFrames is the flood budget of a connection: its peer may send,
+	// per 10 s, this many frames that carry no work (empty DATA, SETTINGS,
+	// PING, WINDOW_UPDATE, PRIORITY) plus ten per frame that does (HEADERS,
+	// DATA with payload), and MaxCheapFrames/10 stream resets plus one per
+	// two HEADERS; past either, the connection gets GOAWAY ENHANCE_YOUR_CALM
+	// and is closed. A negative value turns the budget off (GoAway and
+	// IsHTTP2 still work). Default 1000 (DefaultMaxCheapFrames).
+	MaxCheapFrames int
+}
+
+// Stats are a Listener's counters, over all the connections it accepted.
+type Stats struct {
+	// Floods counts connections whose peer went over its budget.
+	Floods int64
+	// Notices counts the GOAWAY frames of a graceful shutdown that GoAway
+	// made its connections send.
+	Notices int64
+}
+
+// Listener hands out guarded connections. Give it a cleartext listener
+// (TLS goes outside it, or not at all: under TLS it would see ciphertext).
+type Listener struct {
+	net.Listener
+	max             int
+	floods, notices atomic.Int64
+}
+
+// NewListener wraps ln.
+func NewListener(ln net.Listener, opts Options) *Listener {
+	if opts.MaxCheapFrames == 0 {
+		opts.MaxCheapFrames = DefaultMaxCheapFrames
+	}
+	return &Listener{Listener: ln, max: opts.MaxCheapFrames}
+}
+
+// Accept returns the next connection, wrapped.
+func (l *Listener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	return newConn(c, l), nil
+}
+
+// Stats returns the listener's counters.
+func (l *Listener) Stats() Stats {
+	return Stats{Floods: l.floods.Load(), Notices: l.notices.Load()}
+}
