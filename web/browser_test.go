@@ -39,6 +39,10 @@ var wantContentType = map[string]string{
 	"grpcweb-json":   "application/grpc-web+json",
 }
 
+// rulesReady is true once the page has loaded the name's rules, after
+// first paint.
+const rulesReady = `document.documentElement.dataset.rules === "ready"`
+
 // outcome is what the page shows after a call.
 type outcome struct {
 	State       string `json:"state"`
@@ -48,17 +52,33 @@ type outcome struct {
 	RoundTrip   string `json:"roundTrip"`
 }
 
-// call opens pageURL, picks protocol, types name, presses Enter and waits for
-// the page to show the outcome.
+// call opens pageURL, waits until the page has loaded the name's rules (as
+// a person would type after the page has loaded), picks protocol, types
+// name, presses Enter and waits for the page to show the outcome.
 func call(t *testing.T, ctx context.Context, pageURL, protocol, name string) outcome {
 	t.Helper()
 	browsertest.Do(t, ctx, 20*time.Second,
 		chromedp.Navigate(pageURL),
 		chromedp.WaitVisible(chromedp.ID("send")),
+		chromedp.Poll[chromedp.Void](rulesReady),
 		chromedp.SetValue(chromedp.ID("protocol"), protocol),
 		chromedp.Evaluate[chromedp.Void](`document.getElementById("name").value = ""`),
 		chromedp.SendKeys(chromedp.ID("name"), name+kb.Enter),
 	)
+	return waitOutcome(t, ctx, protocol)
+}
+
+// outcomeOf opens pageURL, whose query asks for a call (?name=…), and
+// waits for the page to show the outcome.
+func outcomeOf(t *testing.T, ctx context.Context, pageURL string) outcome {
+	t.Helper()
+	browsertest.Do(t, ctx, 20*time.Second, chromedp.Navigate(pageURL))
+	return waitOutcome(t, ctx, pageURL)
+}
+
+// waitOutcome waits for the page to show the outcome of the call of what.
+func waitOutcome(t *testing.T, ctx context.Context, what string) outcome {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(ctx, 20*time.Second)
 	defer cancel()
 	got, err := chromedp.Run(ctx, chromedp.Poll[outcome](`(() => {
@@ -68,7 +88,7 @@ func call(t *testing.T, ctx context.Context, pageURL, protocol, name string) out
 		return {state, reply: text("reply"), protocol: text("protocol-used"),
 			contentType: text("content-type"), roundTrip: text("round-trip")};
 	})()`))
-	assert.NoError(t, err, "wait for the outcome of "+protocol)
+	assert.NoError(t, err, "wait for the outcome of "+what)
 	return got
 }
 
@@ -142,15 +162,24 @@ func TestPageCrossOrigin(t *testing.T) {
 	}
 }
 
+// allowAnyOrigin lets any origin call a stand-in server: it adds the CORS
+// header and answers a preflight, reporting true when r was one.
+func allowAnyOrigin(w http.ResponseWriter, r *http.Request) bool {
+	w.Header().Set("Access-Control-Allow-Origin", "*")
+	if r.Method != http.MethodOptions {
+		return false
+	}
+	w.Header().Set("Access-Control-Allow-Methods", "POST, GET")
+	w.Header().Set("Access-Control-Allow-Headers", "*")
+	w.WriteHeader(http.StatusNoContent)
+	return true
+}
+
 func TestPageTimeout(t *testing.T) {
 	ctx := browsertest.New(t)
 	page := servertest.Start(t, server.Config{})
 	stall := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Access-Control-Allow-Origin", "*")
-		if r.Method == http.MethodOptions {
-			w.Header().Set("Access-Control-Allow-Methods", "POST, GET")
-			w.Header().Set("Access-Control-Allow-Headers", "*")
-			w.WriteHeader(http.StatusNoContent)
+		if allowAnyOrigin(w, r) {
 			return
 		}
 		_, _ = io.Copy(io.Discard, r.Body) // then net/http notices the client leave

@@ -26,10 +26,9 @@ func TestHandlerServesFilesWithTypesAndCaching(t *testing.T) {
 	t.Parallel()
 	h := web.Handler()
 	for path, ctype := range map[string]string{
-		"/":           "text/html; charset=utf-8",
-		"/index.html": "text/html; charset=utf-8",
-		"/app.js":     "text/javascript; charset=utf-8",
-		"/style.css":  "text/css; charset=utf-8",
+		"/":             "text/html; charset=utf-8",
+		"/index.html":   "text/html; charset=utf-8",
+		"/openapi.yaml": "application/yaml",
 	} {
 		res := get(t, h, http.MethodGet, path, nil)
 		assert.Equal(t, res.StatusCode, http.StatusOK, "status of "+path)
@@ -50,11 +49,12 @@ func TestHandlerServesFilesWithTypesAndCaching(t *testing.T) {
 func TestHandlerGzipsForClientsThatAcceptIt(t *testing.T) {
 	t.Parallel()
 	h := web.Handler()
-	plain := get(t, h, http.MethodGet, "/app.js", nil)
+	script := assetsOf(t, h).script
+	plain := get(t, h, http.MethodGet, script, nil)
 	want, _ := io.ReadAll(plain.Body)
 	assert.Equal(t, plain.Header.Get("Content-Encoding"), "", "encoding without Accept-Encoding")
 
-	res := get(t, h, http.MethodGet, "/app.js", http.Header{"Accept-Encoding": {"gzip, deflate, br"}})
+	res := get(t, h, http.MethodGet, script, http.Header{"Accept-Encoding": {"gzip, deflate"}})
 	assert.Equal(t, res.Header.Get("Content-Encoding"), "gzip", "Content-Encoding")
 	assert.Equal(t, res.Header.Get("Vary"), "Accept-Encoding", "Vary")
 	assert.True(t, res.Header.Get("ETag") != plain.Header.Get("ETag"), "gzip variant has its own ETag")
@@ -65,7 +65,7 @@ func TestHandlerGzipsForClientsThatAcceptIt(t *testing.T) {
 	assert.Equal(t, string(got), string(want), "decompressed body")
 	assert.True(t, res.ContentLength < int64(len(want))/2, "compressed size is smaller")
 
-	res = get(t, h, http.MethodGet, "/app.js", http.Header{"Accept-Encoding": {"gzip;q=0"}})
+	res = get(t, h, http.MethodGet, script, http.Header{"Accept-Encoding": {"gzip;q=0"}})
 	assert.Equal(t, res.Header.Get("Content-Encoding"), "", "encoding when gzip is refused")
 }
 

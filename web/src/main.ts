@@ -1,25 +1,30 @@
 // The hellorpc page: calls HelloWorldService directly from the browser, in
 // the protocol the user picks, and shows what happened: SayHello on Send,
-// LotsOfReplies (server streaming) on "Stream greetings".
-import { createClient } from "@connectrpc/connect";
-import { HelloWorldService } from "./gen/rpc_package/helloworld_pb";
+// LotsOfReplies (server streaming) on "Stream greetings", and what went
+// over the wire for the last call.
+//
+// The form works as a plain GET form too: sent before this script runs (or
+// without JavaScript), it loads the page again with its fields in the
+// query, and the page then makes the call they describe.
+import type { Caller } from "./caller";
+import { element } from "./dom";
 import { describe } from "./errors";
-import { checkName } from "./rules";
-import { isProtocolId, protocols, recordingFetch, type Wire } from "./protocols";
+import { isProtocolId, protocols, type Protocol } from "./protocols";
+import type { StreamFormat } from "./rest";
+import { Exchange, recordingFetch } from "./wire";
+import { copyCommand, showWire } from "./wireview";
+
+const params = new URLSearchParams(location.search);
 
 // How long a call may take: ?timeout= (milliseconds) when given, else 5 s.
-const timeoutMs = Number(new URLSearchParams(location.search).get("timeout")) || 5000;
-
-function element<T extends HTMLElement>(id: string): T {
-  const el = document.getElementById(id);
-  if (!el) throw new Error(`page is missing #${id}`);
-  return el as T;
-}
+const timeoutMs = Number(params.get("timeout")) || 5000;
 
 const form = element<HTMLFormElement>("hello-form");
 const nameInput = element<HTMLInputElement>("name");
 const protocolSelect = element<HTMLSelectElement>("protocol");
+const restStreamSelect = element<HTMLSelectElement>("rest-stream");
 const apiInput = element<HTMLInputElement>("api");
+const openapiLink = element<HTMLAnchorElement>("openapi");
 const sendButton = element<HTMLButtonElement>("send");
 const result = element<HTMLElement>("result");
 const reply = element<HTMLElement>("reply");
@@ -31,6 +36,51 @@ const streamButton = element<HTMLButtonElement>("stream");
 const streamResult = element<HTMLElement>("stream-result");
 const greetings = element<HTMLOListElement>("greetings");
 const streamStatus = element<HTMLElement>("stream-status");
+
+// The name check. The proto's rules run in rules.ts, whose CEL and RE2
+// interpreters are most of the page's code: it loads after first paint,
+// when the browser is idle and no call is in flight, so it never delays the
+// first greeting. Until it has loaded, the server's answer is the check.
+// <html data-rules="ready"> says it has.
+let checkName: ((name: string) => string | null) | null = null;
+let rules: "later" | "after-call" | "asked" = "later";
+let inFlight = 0;
+
+function loadRules(): void {
+  if (rules === "asked") return;
+  if (inFlight > 0) {
+    rules = "after-call";
+    return;
+  }
+  rules = "asked";
+  import("./rules").then(
+    (m) => {
+      checkName = m.checkName;
+      document.documentElement.dataset.rules = "ready";
+    },
+    (err: unknown) => {
+      document.documentElement.dataset.rules = "failed";
+      console.warn("the name's rules did not load; the server checks names alone", err);
+    },
+  );
+}
+
+// calling runs one call, counting it in flight.
+async function calling(call: () => Promise<void>): Promise<void> {
+  inFlight++;
+  try {
+    await call();
+  } finally {
+    inFlight--;
+    if (inFlight === 0 && rules === "after-call") loadRules();
+  }
+}
+
+addEventListener("load", () => {
+  if ("requestIdleCallback" in window) requestIdleCallback(loadRules, { timeout: 2000 });
+  else setTimeout(loadRules, 0);
+});
+nameInput.addEventListener("input", loadRules, { once: true });
 
 // httpBase returns raw, without trailing slashes, when it is an http: or
 // https: URL, and null for anything else (javascript:, data:, garbage): the
@@ -45,126 +95,208 @@ function httpBase(raw: string): string | null {
 }
 
 // The API base URL: ?api= when given and an http(s) URL, else this page's own
-// origin; a refused ?api= is said so on the page.
-const apiParam = new URLSearchParams(location.search).get("api");
-apiInput.value = location.origin;
-if (apiParam !== null && httpBase(apiParam) === null) {
+// origin; a refused ?api= is said so on the page. An empty ?api= (the form
+// sent as it is) means the default.
+const apiParam = params.get("api") ?? "";
+apiInput.placeholder = location.origin;
+if (apiParam !== "" && httpBase(apiParam) === null) {
   const notice = element<HTMLElement>("api-notice");
   notice.textContent = `Ignored ?api=${apiParam}: the API base URL must be an http: or https: URL. Calling this page's origin instead.`;
   notice.hidden = false;
-} else if (apiParam !== null) {
+} else {
   apiInput.value = apiParam;
 }
-const requested = new URLSearchParams(location.search).get("protocol");
+const requested = params.get("protocol");
 if (requested && isProtocolId(requested)) protocolSelect.value = requested;
+if (params.get("rest-stream") === "sse") restStreamSelect.value = "sse";
+
+// The OpenAPI link follows the API base URL.
+function linkOpenAPI(): void {
+  openapiLink.href = `${httpBase(apiInput.value.trim()) ?? location.origin}/openapi.yaml`;
+}
+linkOpenAPI();
+apiInput.addEventListener("input", linkOpenAPI);
 
 form.addEventListener("submit", (event) => {
   event.preventDefault();
-  void send();
+  if (event.submitter === streamButton) void calling(stream);
+  else void calling(send);
 });
+element("copy-curl").addEventListener("click", () => void copyCommand("curl-command", "curl"));
+element("copy-grpcurl").addEventListener("click", () => void copyCommand("grpcurl-command", "grpcurl"));
 
-streamButton.addEventListener("click", () => void stream());
+// Prepared is one call ready to go in the chosen protocol.
+interface Prepared {
+  protocol: Protocol;
+  restStream: StreamFormat;
+  baseUrl: string;
+  exchange: Exchange;
+  caller: Caller;
+}
 
-// call prepares one call in the chosen protocol: the client, the base URL and
-// the record of what went over the wire.
-function call() {
+// prepare readies a call, or throws why it cannot be made.
+function prepare(): Prepared {
   const id = protocolSelect.value;
   const protocol = protocols[isProtocolId(id) ? id : "connect-json"];
   const typed = apiInput.value.trim();
   const baseUrl = typed === "" ? location.origin : httpBase(typed);
   if (baseUrl === null) throw new Error(`The API base URL must be an http: or https: URL, not "${typed}".`);
-  const wire: Wire = { method: "", requestContentType: "", responseContentType: "", networkError: false, traceId: "" };
-  const client = createClient(HelloWorldService, protocol.transport(baseUrl, recordingFetch(wire)));
-  return { protocol, baseUrl, wire, client };
+  const restStream: StreamFormat = restStreamSelect.value === "sse" ? "sse" : "ndjson";
+  const exchange = new Exchange();
+  return { protocol, restStream, baseUrl, exchange, caller: protocol.caller(baseUrl, recordingFetch(exchange), restStream) };
 }
 
-// prepare is call, or null after showing with fail why the call cannot be made.
-function prepare(fail: (message: string) => void): ReturnType<typeof call> | null {
+// refusal is why no call is made, or null: the name breaks the proto's
+// rules (checked once they have loaded: the page says what the server would
+// say, without a call), or the call cannot be prepared.
+function refusal(): { message: string } | Prepared {
+  const message = checkName?.(nameInput.value) ?? null;
+  if (message !== null) return { message: `Invalid argument: ${message} (checked in the page; nothing was sent)` };
   try {
-    return call();
+    return prepare();
   } catch (err) {
-    fail(err instanceof Error ? err.message : String(err));
-    return null;
+    return { message: err instanceof Error ? err.message : String(err) };
   }
 }
 
-// invalidName shows with fail, and returns true, when the name breaks the
-// proto's rules: the page says what the server would say, without a call.
-function invalidName(fail: (message: string) => void): boolean {
-  const message = checkName(nameInput.value);
-  if (message === null) return false;
-  fail(`Invalid argument: ${message} (checked in the page; nothing was sent)`);
-  return true;
+// recorded waits, briefly, until the exchange holds the whole answer.
+async function recorded(exchange: Exchange): Promise<void> {
+  await Promise.race([exchange.recorded, new Promise((resolve) => setTimeout(resolve, 1000))]);
 }
+
+// The reply section's rows, all set by every outcome, so that none shows a
+// previous call's value.
+interface Outcome {
+  state: "ok" | "error";
+  reply: string;
+  protocol: string;
+  contentType: string;
+  roundTrip: string;
+  traceId: string;
+}
+
+// greeted marks, once, when the page first shows a greeting (a User Timing
+// mark, "greeting"), for the tests and benchmarks of the page's speed.
+let greeted = false;
+function markGreeting(): void {
+  if (greeted) return;
+  greeted = true;
+  performance.mark("greeting");
+}
+
+function show(o: Outcome): void {
+  if (o.state === "ok") markGreeting();
+  result.dataset.state = o.state;
+  reply.textContent = o.reply;
+  protocolUsed.textContent = o.protocol;
+  contentType.textContent = o.contentType;
+  roundTrip.textContent = o.roundTrip;
+  traceIdShown.textContent = o.traceId;
+  result.scrollIntoView({ block: "nearest" });
+}
+
+const notSent = { protocol: "none (not sent)", contentType: "none (not sent)", roundTrip: "—", traceId: "—" };
 
 async function send(): Promise<void> {
-  const fail = (message: string) => {
-    result.dataset.state = "error";
-    reply.textContent = message;
-  };
-  if (invalidName(fail)) {
-    protocolUsed.textContent = "none (not sent)";
-    contentType.textContent = "none (not sent)";
-    roundTrip.textContent = "—";
+  const name = nameInput.value;
+  const ready = refusal();
+  if ("message" in ready) {
+    show({ state: "error", reply: ready.message, ...notSent });
+    showWire(new Exchange(), { rpc: "SayHello", name, baseUrl: "", grpcShaped: false });
     return;
   }
-  const prepared = prepare(fail);
-  if (!prepared) return;
-  const { protocol, baseUrl, wire, client } = prepared;
+  const { protocol, baseUrl, exchange, caller } = ready;
   result.dataset.state = "pending";
   sendButton.disabled = true;
   reply.textContent = "Calling…";
   const started = performance.now();
+  let outcome: Pick<Outcome, "state" | "reply">;
   try {
-    const res = await client.sayHello({ name: nameInput.value }, { timeoutMs });
-    result.dataset.state = "ok";
-    reply.textContent = res.message;
+    outcome = { state: "ok", reply: await caller.sayHello(name, { timeoutMs }) };
   } catch (err) {
-    result.dataset.state = "error";
-    reply.textContent = describe(err, { networkError: wire.networkError, baseUrl, timeoutMs });
+    await recorded(exchange);
+    const failure = { networkError: exchange.networkError, bodyError: exchange.bodyError, baseUrl, timeoutMs, received: 0 };
+    outcome = { state: "error", reply: describe(err, failure) };
   } finally {
     sendButton.disabled = false;
   }
-  protocolUsed.textContent = `${protocol.label} (${wire.method || "no request"})`;
-  contentType.textContent = wire.responseContentType || "none (no response)";
-  roundTrip.textContent = `${(performance.now() - started).toFixed(1)} ms`;
-  traceIdShown.textContent = wire.traceId || "—";
+  const elapsed = performance.now() - started;
+  show({
+    ...outcome,
+    protocol: `${protocol.label} (${exchange.request?.method || "no request"})`,
+    contentType: exchange.header("content-type") || "none (no response)",
+    roundTrip: `${elapsed.toFixed(1)} ms`,
+    traceId: exchange.traceId || "—",
+  });
+  await recorded(exchange);
+  showWire(exchange, { rpc: "SayHello", name, baseUrl, grpcShaped: protocol.rpc });
 }
 
-// stream calls LotsOfReplies and shows each greeting as soon as it arrives.
-// Streams always POST, so "Connect GET" streams as Connect JSON.
+// scrollBehavior is how new greetings scroll into view: smoothly, unless
+// the user asks for reduced motion.
+function scrollBehavior(): ScrollBehavior {
+  return matchMedia("(prefers-reduced-motion: reduce)").matches ? "auto" : "smooth";
+}
+
+// stream calls LotsOfReplies and shows each greeting as soon as it arrives,
+// scrolled into view (on a phone the list is below the fold). Streams always
+// POST, so "Connect GET" streams as Connect JSON.
 async function stream(): Promise<void> {
-  const fail = (message: string) => {
+  const name = nameInput.value;
+  const ready = refusal();
+  if ("message" in ready) {
     streamResult.dataset.state = "error";
-    streamStatus.textContent = message;
-  };
-  if (invalidName(fail)) {
+    streamStatus.textContent = ready.message;
     greetings.replaceChildren();
+    showWire(new Exchange(), { rpc: "LotsOfReplies", name, baseUrl: "", grpcShaped: false });
     return;
   }
-  const prepared = prepare(fail);
-  if (!prepared) return;
-  const { protocol, baseUrl, wire, client } = prepared;
+  const { protocol, restStream, baseUrl, exchange, caller } = ready;
+  const label =
+    protocol === protocols.rest
+      ? `REST, ${restStream === "sse" ? "server-sent events" : "NDJSON"}`
+      : (protocol.streamLabel ?? protocol.label);
   const streamTimeoutMs = timeoutMs * 6;
   streamResult.dataset.state = "streaming";
   streamButton.disabled = true;
   greetings.replaceChildren();
-  streamStatus.textContent = `Streaming over ${protocol.label}…`;
+  streamStatus.textContent = `Streaming over ${label}…`;
+  streamResult.scrollIntoView({ block: "nearest", behavior: scrollBehavior() });
   const started = performance.now();
   try {
-    for await (const res of client.lotsOfReplies({ name: nameInput.value }, { timeoutMs: streamTimeoutMs })) {
+    for await (const message of caller.lotsOfReplies(name, { timeoutMs: streamTimeoutMs })) {
       const item = document.createElement("li");
-      item.textContent = res.message;
+      item.textContent = message;
       greetings.append(item);
+      markGreeting();
+      item.scrollIntoView({ block: "nearest", behavior: scrollBehavior() });
     }
     streamResult.dataset.state = "done";
     streamStatus.textContent =
-      `${greetings.childElementCount} greetings over ${protocol.label} (${wire.responseContentType}) ` +
+      `${greetings.childElementCount} greetings over ${label} (${exchange.header("content-type")}) ` +
       `in ${(performance.now() - started).toFixed(0)} ms.`;
   } catch (err) {
+    await recorded(exchange);
     streamResult.dataset.state = "error";
-    streamStatus.textContent = describe(err, { networkError: wire.networkError, baseUrl, timeoutMs: streamTimeoutMs });
+    const failure = {
+      networkError: exchange.networkError,
+      bodyError: exchange.bodyError,
+      baseUrl,
+      timeoutMs: streamTimeoutMs,
+      received: greetings.childElementCount,
+    };
+    streamStatus.textContent = describe(err, failure);
   } finally {
     streamButton.disabled = false;
   }
+  streamStatus.scrollIntoView({ block: "nearest", behavior: scrollBehavior() });
+  await recorded(exchange);
+  showWire(exchange, { rpc: "LotsOfReplies", name, baseUrl, grpcShaped: protocol.rpc });
+}
+
+// A form sent before this script ran (or without JavaScript) comes back
+// with its fields in the query: make the call it asked for.
+if (params.has("name")) {
+  nameInput.value = params.get("name") ?? "";
+  void calling(params.get("call") === "stream" ? stream : send);
 }

@@ -1,83 +1,72 @@
-// The protocol choices of the page: each builds a connect-web transport for
-// the API base URL, with a fetch that records what went over the wire.
-import type { Transport } from "@connectrpc/connect";
+// The protocol choices of the page, every one the server speaks: Connect
+// (JSON, binary, GET), gRPC-Web (binary, JSON, text) and REST. Each makes a
+// Caller for the API base URL over a fetch that records what went over the
+// wire.
 import { createConnectTransport, createGrpcWebTransport } from "@connectrpc/connect-web";
+import { rpcCaller, type Caller } from "./caller";
+import { textMode } from "./grpcwebtext";
+import { restCaller, type StreamFormat } from "./rest";
 
 export type ProtocolId =
   | "connect-json"
   | "connect-binary"
   | "connect-get"
   | "grpcweb-binary"
-  | "grpcweb-json";
+  | "grpcweb-json"
+  | "grpcweb-text"
+  | "rest";
 
 export interface Protocol {
   label: string;
-  transport(baseUrl: string, fetch: typeof globalThis.fetch): Transport;
+  // streamLabel names what LotsOfReplies goes over, when not label.
+  streamLabel?: string;
+  // rpc is true for the gRPC-shaped protocols (a grpcurl command
+  // reproduces their calls), false for REST.
+  rpc: boolean;
+  caller(baseUrl: string, fetch: typeof globalThis.fetch, restStream: StreamFormat): Caller;
 }
 
 export const protocols: Record<ProtocolId, Protocol> = {
   "connect-json": {
     label: "Connect, JSON",
-    transport: (baseUrl, fetch) => createConnectTransport({ baseUrl, fetch, useBinaryFormat: false }),
+    rpc: true,
+    caller: (baseUrl, fetch) => rpcCaller(createConnectTransport({ baseUrl, fetch, useBinaryFormat: false })),
   },
   "connect-binary": {
     label: "Connect, binary",
-    transport: (baseUrl, fetch) => createConnectTransport({ baseUrl, fetch, useBinaryFormat: true }),
+    rpc: true,
+    caller: (baseUrl, fetch) => rpcCaller(createConnectTransport({ baseUrl, fetch, useBinaryFormat: true })),
   },
   "connect-get": {
     label: "Connect GET, JSON",
-    transport: (baseUrl, fetch) =>
-      createConnectTransport({ baseUrl, fetch, useBinaryFormat: false, useHttpGet: true }),
+    streamLabel: "Connect, JSON (streams POST)",
+    rpc: true,
+    caller: (baseUrl, fetch) =>
+      rpcCaller(createConnectTransport({ baseUrl, fetch, useBinaryFormat: false, useHttpGet: true })),
   },
   "grpcweb-binary": {
     label: "gRPC-Web, binary",
-    transport: (baseUrl, fetch) => createGrpcWebTransport({ baseUrl, fetch, useBinaryFormat: true }),
+    rpc: true,
+    caller: (baseUrl, fetch) => rpcCaller(createGrpcWebTransport({ baseUrl, fetch, useBinaryFormat: true })),
   },
   "grpcweb-json": {
     label: "gRPC-Web, JSON",
-    transport: (baseUrl, fetch) => createGrpcWebTransport({ baseUrl, fetch, useBinaryFormat: false }),
+    rpc: true,
+    caller: (baseUrl, fetch) => rpcCaller(createGrpcWebTransport({ baseUrl, fetch, useBinaryFormat: false })),
+  },
+  "grpcweb-text": {
+    label: "gRPC-Web, text",
+    rpc: true,
+    caller: (baseUrl, fetch) =>
+      rpcCaller(createGrpcWebTransport({ baseUrl, fetch: textMode(fetch), useBinaryFormat: true })),
+  },
+  rest: {
+    label: "REST, JSON",
+    rpc: false,
+    caller: (baseUrl, fetch, restStream) => restCaller(baseUrl, fetch, restStream),
   },
 };
 
 export function isProtocolId(value: string): value is ProtocolId {
   return Object.prototype.hasOwnProperty.call(protocols, value);
-}
-
-// Wire is what one call sent and received, as the browser saw it.
-export interface Wire {
-  method: string;
-  requestContentType: string;
-  responseContentType: string;
-  networkError: boolean;
-  traceId: string; // the W3C trace id the call was sent with
-}
-
-// randomHex returns bytes random bytes as lower-case hex.
-function randomHex(bytes: number): string {
-  const b = crypto.getRandomValues(new Uint8Array(bytes));
-  return Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
-}
-
-// recordingFetch returns a fetch that fills wire with what it sees, and
-// starts a trace: each request carries a W3C traceparent (sampled), so the
-// server's span of the call shares its trace id.
-export function recordingFetch(wire: Wire): typeof globalThis.fetch {
-  return async (input, init) => {
-    wire.method = init?.method ?? "GET";
-    const headers = new Headers(init?.headers);
-    wire.requestContentType = headers.get("content-type") ?? "";
-    wire.traceId = randomHex(16);
-    headers.set("traceparent", `00-${wire.traceId}-${randomHex(8)}-01`);
-    init = { ...init, headers };
-    let response: Response;
-    try {
-      response = await globalThis.fetch(input, init);
-    } catch (err) {
-      // An aborted fetch is a timeout or a cancellation, not the network.
-      wire.networkError = !init?.signal?.aborted;
-      throw err;
-    }
-    wire.responseContentType = response.headers.get("content-type") ?? "";
-    return response;
-  };
 }

@@ -19,7 +19,7 @@ import (
 // New starts a headless Chromium with a fresh profile and returns a chromedp
 // context for one tab in it. The browser stops when the test ends. Under
 // -short the test skips.
-func New(t *testing.T) context.Context {
+func New(t testing.TB) context.Context {
 	t.Helper()
 	testenv.SkipIfShort(t, "Chromium")
 	path, err := chromium.Path()
@@ -41,7 +41,7 @@ func New(t *testing.T) context.Context {
 }
 
 // Do runs steps on the browser of ctx, bounded by timeout.
-func Do(t *testing.T, ctx context.Context, timeout time.Duration, steps ...chromedp.Action[chromedp.Void]) {
+func Do(t testing.TB, ctx context.Context, timeout time.Duration, steps ...chromedp.Action[chromedp.Void]) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
