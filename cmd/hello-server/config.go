@@ -43,6 +43,7 @@ var envNames = map[string]string{
 	"write-coalescing":         "HELLORPC_WRITE_COALESCING",
 	"reply-interval":           "HELLORPC_REPLY_INTERVAL",
 	"max-stream-messages":      "HELLORPC_MAX_STREAM_MESSAGES",
+	"telemetry":                "HELLORPC_TELEMETRY",
 	"gc-percent":               "GOGC",
 	"memory-limit":             "GOMEMLIMIT",
 }
@@ -56,14 +57,15 @@ type options struct {
 	gc        gcSettings
 }
 
-// parseConfig reads hello-server's options from args and the environment.
-func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (o options, err error) {
+// flagSet defines hello-server's flags, which set o; the comma-separated
+// origins and write coalescing are read through the pointers it returns.
+func (o *options) flagSet(stderr io.Writer) (fs *flag.FlagSet, origins *string, coalescing *bool) {
 	cfg := &o.cfg
-	var origins string
-	fs := flag.NewFlagSet("hello-server", flag.ContinueOnError)
+	origins = new(string)
+	fs = flag.NewFlagSet("hello-server", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.StringVar(&cfg.Addr, "addr", server.DefaultAddr, "`address` to listen on (host:port)")
-	fs.StringVar(&origins, "cors-origins", "", "comma-separated `origins` allowed to call from browsers cross-origin; \"*\" allows any (default none: same-origin only)")
+	fs.StringVar(origins, "cors-origins", "", "comma-separated `origins` allowed to call from browsers cross-origin; \"*\" allows any (default none: same-origin only)")
 	fs.TextVar(&o.level, "log-level", slog.LevelInfo, "log `level`: debug, info, warn or error")
 	fs.DurationVar(&cfg.ReadHeaderTimeout, "read-header-timeout", server.DefaultReadHeaderTimeout, "time allowed to read request headers")
 	fs.DurationVar(&cfg.IdleTimeout, "idle-timeout", server.DefaultIdleTimeout, "close HTTP/1.1 keep-alive connections, and HTTP/2 connections with no open stream (with GOAWAY), idle this long")
@@ -83,8 +85,8 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (o
 	o.gc = gcSettings{percent: DefaultGCPercent, memoryLimit: DefaultMemoryLimit}
 	fs.Var(&o.gc.percent, "gc-percent", "garbage collection target `percent` (Go's GOGC, \"off\" for none): a higher one collects less often, so fewer calls meet a collection, for more memory")
 	fs.Var(&o.gc.memoryLimit, "memory-limit", "soft memory limit of the process (Go's GOMEMLIMIT: `bytes`, or with a B, KiB, MiB, GiB or TiB suffix; \"off\" for none): past it the collector works harder, whatever -gc-percent says")
-	coalescing := fs.Bool("write-coalescing", true, "gather the HTTP/2 writes of many streams into fewer system calls")
-	fs.StringVar(&o.debugAddr, "debug-addr", "", "`address` for expvar, pprof and metrics (/debug/vars, /debug/pprof/, /metrics); keep it on loopback (default off)")
+	coalescing = fs.Bool("write-coalescing", true, "gather the HTTP/2 writes of many streams into fewer system calls")
+	fs.StringVar(&o.debugAddr, "debug-addr", "", "`address` for expvar and pprof (/debug/vars, /debug/pprof/), and metrics (/metrics) with -telemetry; keep it on loopback (default off)")
 	fs.BoolVar(&o.telemetry, "telemetry", false, "measure and trace every call (OpenTelemetry: metrics at -debug-addr's /metrics, trace ids in the access log; costs about a fifth of the throughput)")
 	fs.DurationVar(&cfg.MaxCallDuration, "max-call-duration", server.DefaultMaxCallDuration, "longest any call may last, unary or streaming, whatever the client's deadline")
 	fs.DurationVar(&cfg.Greeter.ReplyInterval, "reply-interval", DefaultReplyInterval, "pause between the streamed replies of LotsOfReplies")
@@ -94,6 +96,13 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (o
 		fs.VisitAll(func(f *flag.Flag) { f.Usage += " [" + envNames[f.Name] + "]" })
 		fs.PrintDefaults()
 	}
+	return fs, origins, coalescing
+}
+
+// parseConfig reads hello-server's options from args and the environment.
+func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (o options, err error) {
+	cfg := &o.cfg
+	fs, origins, coalescing := o.flagSet(stderr)
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
@@ -110,7 +119,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (o
 	case cfg.DrainDelay == 0:
 		cfg.DrainDelay = -1 // none; in server.Config zero means the default
 	}
-	for o := range strings.SplitSeq(origins, ",") {
+	for o := range strings.SplitSeq(*origins, ",") {
 		if o = strings.TrimSpace(o); o != "" {
 			cfg.CORSOrigins = append(cfg.CORSOrigins, o)
 		}

@@ -84,7 +84,7 @@ func printWelcome(w io.Writer, addr net.Addr, scheme string) {
 }
 
 // serveDebug serves server.DebugHandler (with metrics, if not nil) on addr
-// until stop is called.
+// until stop is called, and says what it serves.
 func serveDebug(addr string, metrics http.Handler, stdout io.Writer) (stop func(), err error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
@@ -92,6 +92,10 @@ func serveDebug(addr string, metrics http.Handler, stdout io.Writer) (stop func(
 	}
 	srv := &http.Server{Handler: server.DebugHandler(metrics), ReadHeaderTimeout: 10 * time.Second}
 	go func() { _ = srv.Serve(ln) }()
-	fmt.Fprintf(stdout, "debug: http://%s/debug/vars, /debug/pprof/ and /metrics\n", ln.Addr())
+	served := "/debug/vars and /debug/pprof/"
+	if metrics != nil {
+		served = "/debug/vars, /debug/pprof/ and /metrics"
+	}
+	fmt.Fprintf(stdout, "debug: http://%s%s\n", ln.Addr(), served)
 	return func() { _ = srv.Close() }, nil
 }

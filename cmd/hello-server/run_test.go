@@ -22,6 +22,7 @@ type started struct {
 	url    string // http://host:port
 	cancel context.CancelFunc
 	done   chan error
+	stdout chan string // the lines of output after the first
 }
 
 // startRun calls run with args (plus -addr 127.0.0.1:0), reads the address it
@@ -35,16 +36,26 @@ func startRunLogging(t *testing.T, stderr io.Writer, args ...string) *started {
 	t.Helper()
 	ctx, cancel := context.WithCancel(t.Context())
 	stdoutR, stdoutW := io.Pipe()
-	s := &started{cancel: cancel, done: make(chan error, 1)}
+	s := &started{cancel: cancel, done: make(chan error, 1), stdout: make(chan string, 64)}
 	getenv := func(string) string { return "" }
 	go func() {
 		// No drain delay unless the test asks for one: nothing balances these.
 		s.done <- run(ctx, append([]string{"-addr", "127.0.0.1:0", "-drain-delay", "0"}, args...), getenv, stdoutW, stderr)
 		stdoutW.Close()
 	}()
-	line, err := bufio.NewReader(stdoutR).ReadString('\n')
+	out := bufio.NewReader(stdoutR)
+	line, err := out.ReadString('\n')
 	assert.NoError(t, err, "read the first line of output")
-	go io.Copy(io.Discard, stdoutR)
+	go func() {
+		lines := bufio.NewScanner(out)
+		for lines.Scan() {
+			select {
+			case s.stdout <- lines.Text():
+			default: // nobody reads them
+			}
+		}
+		_, _ = io.Copy(io.Discard, out)
+	}()
 	s.addr, err = ready.Addr(line)
 	assert.NoError(t, err, "first line")
 	s.url = "http://" + s.addr

@@ -25,6 +25,16 @@ import (
 // rest sends one REST request and returns the response, its body read.
 func rest(t *testing.T, client *http.Client, method, url, contentType, body string, header ...string) (*http.Response, string) {
 	t.Helper()
+	res, err := client.Do(restRequest(t, method, url, contentType, body, header...))
+	assert.NoError(t, err, method+" "+url)
+	defer res.Body.Close()
+	return res, readAll(t, res)
+}
+
+// restRequest makes a REST request with a body of contentType and the
+// header's name and value pairs.
+func restRequest(t *testing.T, method, url, contentType, body string, header ...string) *http.Request {
+	t.Helper()
 	req, err := http.NewRequestWithContext(ctx(t), method, url, strings.NewReader(body))
 	assert.NoError(t, err, "new request")
 	if contentType != "" {
@@ -33,10 +43,7 @@ func rest(t *testing.T, client *http.Client, method, url, contentType, body stri
 	for i := 0; i+1 < len(header); i += 2 {
 		req.Header.Set(header[i], header[i+1])
 	}
-	res, err := client.Do(req)
-	assert.NoError(t, err, method+" "+url)
-	defer res.Body.Close()
-	return res, readAll(t, res)
+	return req
 }
 
 // restError decodes a REST error body: a google.rpc.Status in JSON.
