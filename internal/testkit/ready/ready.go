@@ -23,9 +23,10 @@ func Addr(line string) (string, error) {
 }
 
 // Wait polls the grpc.health.v1 check of the server at baseURL over Connect
-// JSON until it answers SERVING, for up to 10 s or until ctx ends.
+// JSON until it answers SERVING, for up to 30 s (a loaded machine starts a
+// server slowly) or until ctx ends.
 func Wait(ctx context.Context, client *http.Client, baseURL string) error {
-	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	var last error
 	for {
@@ -46,7 +47,7 @@ func Wait(ctx context.Context, client *http.Client, baseURL string) error {
 		last = err
 		select {
 		case <-ctx.Done():
-			return fmt.Errorf("server at %s not healthy within 10s: %v", baseURL, last)
+			return fmt.Errorf("server at %s not healthy within 30s: %v", baseURL, last)
 		case <-time.After(20 * time.Millisecond):
 		}
 	}
