@@ -210,7 +210,8 @@ func nginxPath() string {
 // (deploy/haproxy.cfg and deploy/nginx.conf, verbatim, on loopback), with
 // calls in gRPC (h2c) and in Connect JSON, gRPC-Web and REST over HTTP/1.1
 // keep-alive connections, none retried by its client:
-//   - calls spread evenly over the instances;
+//   - calls spread evenly over the instances; streams outlast the
+//     balancer's timeout for a greeting;
 //   - rolling restarts under load lose no call, counted at the clients and
 //     checked against the instances' access logs;
 //   - a frozen instance (SIGSTOP) leaves rotation within about a second, and
@@ -287,6 +288,7 @@ func testBalancer(t *testing.T, lb balancer, bin string) {
 	}
 	d.settle(make([]int, len(d.instances)), len(d.protocols)) // the warm-up's calls are in the access logs
 	testSpread(ctx, t, d)
+	testStreams(ctx, t, d)
 	testRollingRestarts(ctx, t, d)
 	testFrozenInstance(ctx, t, d)
 	testCrash(ctx, t, d)

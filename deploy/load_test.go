@@ -48,10 +48,7 @@ type protocol struct {
 // when the server closed the kept-alive one before reading the request; it
 // never does so for a POST.)
 func protocols(lb balancer) []protocol {
-	h2c := new(http.Protocols)
-	h2c.SetUnencryptedHTTP2(true)
-	h2cClient := &http.Client{Transport: &http.Transport{Protocols: h2c}}
-	h1Client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 16, IdleConnTimeout: clientIdleTimeout}}
+	h2cClient, h1Client := httpClients()
 	unary := func(c rpc_packageconnect.HelloWorldServiceClient) func(context.Context, string) error {
 		return func(ctx context.Context, id string) error {
 			ctx, info := connect.NewClientContext(ctx)
@@ -66,6 +63,15 @@ func protocols(lb balancer) []protocol {
 		{"grpc-web", unary(rpc_packageconnect.NewHelloWorldServiceClient(h1Client, lb.http1URL, connect.WithGRPCWeb()))},
 		{"rest", func(ctx context.Context, id string) error { return restHello(ctx, h1Client, lb.http1URL, id) }},
 	}
+}
+
+// httpClients returns an HTTP client that speaks h2c only, and one that
+// speaks HTTP/1.1 with keep-alive.
+func httpClients() (h2c, h1 *http.Client) {
+	protocols := new(http.Protocols)
+	protocols.SetUnencryptedHTTP2(true)
+	return &http.Client{Transport: &http.Transport{Protocols: protocols}},
+		&http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 16, IdleConnTimeout: clientIdleTimeout}}
 }
 
 // restHello calls GET /v1/hello/eric, SayHello's REST form.
