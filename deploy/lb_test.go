@@ -220,9 +220,13 @@ func nginxPath() string {
 //
 // Each scenario logs a "result:" line (calls, lost, error kinds).
 func TestLoadBalancers(t *testing.T) {
+	t.Parallel()
 	testenv.SkipIfShort(t, "HAProxy, nginx and three hello-servers")
+	// Built as deploy/Dockerfile builds it: the image's binary.
 	bin := filepath.Join(t.TempDir(), "hello-server")
-	out, err := exec.Command("go", "build", "-o", bin, "../cmd/hello-server").CombinedOutput()
+	build := exec.Command("go", "build", "-trimpath", "-o", bin, "../cmd/hello-server")
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
+	out, err := build.CombinedOutput()
 	assert.NoError(t, err, "build hello-server: "+string(out))
 	for _, lb := range balancers {
 		t.Run(lb.name, func(t *testing.T) {
