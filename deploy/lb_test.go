@@ -1,45 +1,36 @@
 // Package deploy_test runs hello-server the way deploy/ describes it: three
 // instances behind Debian's HAProxy and nginx, with the configurations in
-// this directory used verbatim.
+// this directory used verbatim, through rolling restarts, a crash and a
+// frozen instance.
 package deploy_test
 
 import (
-	"bufio"
+	"bytes"
 	"context"
 	"fmt"
-	"io"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"slices"
+	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
 
-	"connectrpc.com/connect"
-
-	rpc "github.com/hellorpc/hellorpc/gen/rpc_package"
-	"github.com/hellorpc/hellorpc/gen/rpc_package/rpc_packageconnect"
-	"github.com/hellorpc/hellorpc/internal/server/servertest"
 	"github.com/hellorpc/hellorpc/internal/testkit/assert"
-	"github.com/hellorpc/hellorpc/internal/testkit/ready"
 	"github.com/hellorpc/hellorpc/internal/testkit/testenv"
 )
 
 // drainDelay is the instances' -drain-delay: longer than the HAProxy
-// configuration needs to see an instance leave (two checks 200 ms apart),
-// by enough for a loaded machine, whose HAProxy checks run late.
+// configuration needs to see an instance leave (two checks 200 ms apart).
 // HELLORPC_LB_DRAIN_DELAY overrides it, to measure what a drain without the
 // delay loses ("0").
 var drainDelay = func() string {
 	if v := os.Getenv("HELLORPC_LB_DRAIN_DELAY"); v != "" {
 		return v
 	}
-	return "2s"
+	return "1s"
 }()
 
 // balancer is one load balancer and the ports of deploy/'s configuration.
@@ -47,13 +38,30 @@ type balancer struct {
 	name      string
 	backends  []int  // the instances' ports
 	grpcURL   string // where gRPC (h2c) goes in
-	http1URL  string // where HTTP/1.1 (Connect, gRPC-Web) goes in
+	http1URL  string // where HTTP/1.1 (Connect, gRPC-Web, REST) goes in
 	leaves    bool   // it takes a draining instance out by its health check
 	command   func(t *testing.T, dir string) *exec.Cmd
 	installed func() error
 	// rotate, when set, takes instance i (0-based) out of rotation (in false)
 	// or puts it back (in true) before a restart and after it.
 	rotate func(t *testing.T, dir string, i int, in bool)
+	// left returns what the balancer logs when it stops sending calls to
+	// instance i: every string of one line.
+	left func(i int) []string
+	// attempt reads the balancer's log line for one call (test copies log
+	// one, with the call's X-Call-Id): the port of the last instance it was
+	// sent to, and whether it reached that instance (was sent, not refused).
+	attempt func(line string) (port int, reached bool)
+	// retried reads the balancer's log line for one call: whether the
+	// balancer sent it to more than one instance.
+	retried func(line string) bool
+	// unresent is what the balancer logs for a call that an instance
+	// refused unprocessed (a GOAWAY that did not cover it) and that the
+	// balancer does not send again; "": it always sends such calls again.
+	unresent string
+	// greetingTimeout is how long the configuration lets an instance take
+	// to answer a greeting before the balancer gives up on it.
+	greetingTimeout time.Duration
 }
 
 var balancers = []balancer{
@@ -61,71 +69,133 @@ var balancers = []balancer{
 		name: "haproxy", backends: []int{50011, 50012, 50013},
 		grpcURL: "http://127.0.0.1:50100", http1URL: "http://127.0.0.1:50100", leaves: true,
 		command: func(t *testing.T, dir string) *exec.Cmd {
-			return exec.Command("haproxy", "-db", "-f", "haproxy.cfg")
+			testCopy(t, dir, "haproxy.cfg",
+				edit{"log stderr format short local0 warning", "log stderr format raw local0 info"},
+				edit{"bind 127.0.0.1:50100", "bind 127.0.0.1:50100\n" +
+					"http-request capture req.hdr(x-call-id) len 64\n" +
+					`log-format "call=%[capture.req.hdr(0)] server=%s status=%ST term=%ts retries=%rc"`})
+			return exec.Command("haproxy", "-db", "-f", filepath.Join(dir, "haproxy.cfg"))
 		},
 		installed: func() error { _, err := exec.LookPath("haproxy"); return err },
+		left:      func(i int) []string { return []string{fmt.Sprintf("Server hello/hello%d is DOWN", i+1)} },
+		// server=hello2 status=504 term=sH retries=0: the termination
+		// state's second letter says where the call was when it ended
+		// (C: connecting, H: waiting for the reply's headers, D: in its body).
+		attempt: func(line string) (int, bool) {
+			server, term := field(line, "server="), field(line, "term=")
+			n, err := strconv.Atoi(strings.TrimPrefix(server, "hello"))
+			if err != nil || n < 1 || n > 3 || len(term) != 2 {
+				return 0, false
+			}
+			return 50010 + n, strings.ContainsRune("HD", rune(term[1]))
+		},
+		retried:         func(line string) bool { return field(line, "retries=") != "0" },
+		greetingTimeout: time.Second,
 	},
 	{
 		name: "nginx", backends: []int{50021, 50022, 50023},
 		grpcURL: "http://127.0.0.1:50200", http1URL: "http://127.0.0.1:50201",
 		command: func(t *testing.T, dir string) *exec.Cmd {
-			for _, name := range []string{"nginx.conf", "nginx-rotation.conf"} {
-				b, err := os.ReadFile(name)
-				assert.NoError(t, err, "read deploy/"+name)
-				assert.NoError(t, os.WriteFile(filepath.Join(dir, name), b, 0o644), "copy "+name)
-			}
+			testCopy(t, dir, "nginx.conf", edit{"access_log off;",
+				"log_format calls 'call=$http_x_call_id upstreams=$upstream_addr connect=$upstream_connect_time';\n" +
+					"access_log /dev/stderr calls;"})
+			testCopy(t, dir, "nginx-rotation.conf")
 			return exec.Command(nginxPath(), nginxArgs(dir)...)
 		},
 		installed: func() error { _, err := os.Stat(nginxPath()); return err },
-		rotate: func(t *testing.T, dir string, i int, in bool) {
-			b, err := os.ReadFile(filepath.Join(dir, "nginx-rotation.conf"))
-			assert.NoError(t, err, "read the rotation")
-			port := fmt.Sprintf("127.0.0.1:%d ", 50021+i)
-			var out strings.Builder
-			for line := range strings.Lines(string(b)) {
-				if strings.HasPrefix(line, "server "+port) {
-					line = strings.Replace(line, " down;", ";", 1)
-					if !in {
-						line = strings.Replace(line, ";", " down;", 1)
-					}
-				}
-				out.WriteString(line)
-			}
-			assert.NoError(t, os.WriteFile(filepath.Join(dir, "nginx-rotation.conf"), []byte(out.String()), 0o644), "write the rotation")
-			old := nginxWorkers(t, dir)
-			reload, err := exec.Command(nginxPath(), append(nginxArgs(dir), "-s", "reload")...).CombinedOutput()
-			assert.NoError(t, err, "nginx -s reload: "+string(reload))
-			// The new workers take over; the old ones finish their calls and
-			// exit: watched, not timed.
-			for start := time.Now(); ; time.Sleep(10 * time.Millisecond) {
-				now := nginxWorkers(t, dir)
-				if len(now) > 0 && !slices.ContainsFunc(now, func(pid string) bool { return slices.Contains(old, pid) }) {
-					break
-				}
-				if time.Since(start) > 30*time.Second {
-					t.Fatalf("nginx: workers %v still run 30s after a reload (new: %v)", old, now)
-				}
-			}
+		rotate:    nginxRotation(),
+		left: func(i int) []string {
+			return []string{"upstream server temporarily disabled", fmt.Sprintf("127.0.0.1:%d", 50021+i)}
 		},
+		// upstreams=127.0.0.1:50022, 127.0.0.1:50023 connect=0.000, -: the
+		// instances tried in turn, and how long each connection took to
+		// make ("-": it was refused).
+		attempt: func(line string) (int, bool) {
+			_, tried, _ := strings.Cut(line, "upstreams=")
+			upstreams, connect, _ := strings.Cut(tried, " connect=")
+			last := func(list string) string { return list[strings.LastIndex(list, " ")+1:] }
+			_, port, _ := strings.Cut(last(upstreams), ":")
+			n, err := strconv.Atoi(port)
+			return n, err == nil && last(connect) != "-"
+		},
+		retried: func(line string) bool { return strings.Contains(field(line, "upstreams="), ",") },
+		// nginx does not resend a gRPC call it has sent ("TODO: we can
+		// retry non-idempotent requests", ngx_http_grpc_module.c).
+		unresent:        "upstream sent goaway with error",
+		greetingTimeout: time.Second,
 	},
+}
+
+// edit is what a test copy of a configuration changes: the line that reads
+// line (indentation aside) becomes with (lines indented alike).
+type edit struct{ line, with string }
+
+// testCopy copies deploy/name into dir with edits, each of which must apply.
+func testCopy(t *testing.T, dir, name string, edits ...edit) {
+	t.Helper()
+	b, err := os.ReadFile(name)
+	assert.NoError(t, err, "read deploy/"+name)
+	var out strings.Builder
+	applied := 0
+	for line := range strings.Lines(string(b)) {
+		for _, e := range edits {
+			if strings.TrimSpace(line) == e.line {
+				indent := line[:strings.Index(line, e.line)]
+				line = indent + strings.ReplaceAll(e.with, "\n", "\n"+indent) + "\n"
+				applied++
+			}
+		}
+		out.WriteString(line)
+	}
+	assert.Equal(t, applied, len(edits), "edits applied to the test copy of "+name)
+	assert.NoError(t, os.WriteFile(filepath.Join(dir, name), []byte(out.String()), 0o644), "copy "+name)
+}
+
+// field returns the value of name (as "server=") in a log line: what
+// follows it up to a space.
+func field(line, name string) string {
+	_, v, _ := strings.Cut(line, name)
+	v, _, _ = strings.Cut(v, " ")
+	return v
+}
+
+// nginxRotation is how a rolling restart takes an instance out of nginx's
+// rotation: not at all (deploy/nginx.conf), or, with
+// HELLORPC_LB_NGINX_RELOAD=1, by marking it down and reloading nginx
+// before the restart (to measure what that costs: deploy/README.md).
+func nginxRotation() func(t *testing.T, dir string, i int, in bool) {
+	if os.Getenv("HELLORPC_LB_NGINX_RELOAD") == "1" {
+		return reloadNginx
+	}
+	return nil
+}
+
+// reloadNginx marks instance i down in the rotation (in false) or up (in
+// true), and reloads nginx.
+func reloadNginx(t *testing.T, dir string, i int, in bool) {
+	b, err := os.ReadFile(filepath.Join(dir, "nginx-rotation.conf"))
+	assert.NoError(t, err, "read the rotation")
+	port := fmt.Sprintf("127.0.0.1:%d ", 50021+i)
+	var out strings.Builder
+	for line := range strings.Lines(string(b)) {
+		if strings.HasPrefix(line, "server "+port) {
+			line = strings.Replace(line, " down;", ";", 1)
+			if !in {
+				line = strings.Replace(line, ";", " down;", 1)
+			}
+		}
+		out.WriteString(line)
+	}
+	assert.NoError(t, os.WriteFile(filepath.Join(dir, "nginx-rotation.conf"), []byte(out.String()), 0o644), "write the rotation")
+	reload, err := exec.Command(nginxPath(), append(nginxArgs(dir), "-s", "reload")...).CombinedOutput()
+	assert.NoError(t, err, "nginx -s reload: "+string(reload))
+	time.Sleep(300 * time.Millisecond) // the new workers take over; the old ones finish their calls
 }
 
 // nginxArgs runs nginx with its configuration copied into dir.
 func nginxArgs(dir string) []string {
 	return []string{"-p", dir + "/", "-c", filepath.Join(dir, "nginx.conf"),
 		"-g", "pid nginx.pid; error_log stderr warn; daemon off;"}
-}
-
-// nginxWorkers lists the process ids of the workers of the nginx that runs
-// in dir: its master's children.
-func nginxWorkers(t *testing.T, dir string) []string {
-	t.Helper()
-	pid, err := os.ReadFile(filepath.Join(dir, "nginx.pid"))
-	assert.NoError(t, err, "read nginx.pid")
-	master := strings.TrimSpace(string(pid))
-	children, err := os.ReadFile("/proc/" + master + "/task/" + master + "/children")
-	assert.NoError(t, err, "list the nginx master's children")
-	return strings.Fields(string(children))
 }
 
 // nginxPath is Debian's nginx, which is not on a normal user's PATH.
@@ -136,103 +206,27 @@ func nginxPath() string {
 	return "/usr/sbin/nginx"
 }
 
-// instance is one hello-server process, restarted on the same port; its log
-// (every generation's) is kept.
-type instance struct {
-	bin  string
-	port int
-	logs servertest.Buffer
-	cmd  *exec.Cmd
-	done chan error
-}
-
-func (in *instance) url() string { return fmt.Sprintf("http://127.0.0.1:%d", in.port) }
-
-func (in *instance) start(t *testing.T) {
-	t.Helper()
-	in.cmd = exec.Command(in.bin, "-addr", fmt.Sprintf("127.0.0.1:%d", in.port), "-drain-delay", drainDelay,
-		"-shutdown-timeout", "10s", "-log-level", "info")
-	in.cmd.Stderr = &in.logs
-	stdout, err := in.cmd.StdoutPipe()
-	assert.NoError(t, err, "stdout")
-	assert.NoError(t, in.cmd.Start(), "start hello-server")
-	line, err := bufio.NewReader(stdout).ReadString('\n')
-	assert.NoError(t, err, "first line")
-	_, err = ready.Addr(line)
-	assert.NoError(t, err, "first line")
-	go func() { _, _ = io.Copy(io.Discard, stdout) }()
-	in.done = make(chan error, 1)
-	go func(cmd *exec.Cmd, done chan error) { done <- cmd.Wait() }(in.cmd, in.done)
-	assert.NoError(t, ready.Wait(t.Context(), http.DefaultClient, in.url()), "instance health")
-}
-
-// stop sends SIGTERM and waits for the drain to end.
-func (in *instance) stop(t *testing.T) {
-	t.Helper()
-	_ = in.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case err := <-in.done:
-		assert.NoError(t, err, "hello-server exit")
-	case <-time.After(30 * time.Second):
-		_ = in.cmd.Process.Kill()
-		t.Fatalf("hello-server on %d did not exit within 30s of SIGTERM", in.port)
-	}
-}
-
-// served counts the SayHello calls the instance's access log shows
-// answered with ok.
-func (in *instance) served() int { return in.servedSince(time.Time{}) }
-
-// servedSince counts those logged at or after since (the log's own time:
-// lines reach the log in batches).
-func (in *instance) servedSince(since time.Time) int {
-	n := 0
-	for line := range strings.Lines(in.logs.String()) {
-		if !strings.Contains(line, "msg=request") || !strings.Contains(line, "path="+rpc_packageconnect.HelloWorldServiceSayHelloProcedure+" ") ||
-			!strings.Contains(line, " code=ok ") {
-			continue
-		}
-		if !since.IsZero() {
-			stamp, _, _ := strings.Cut(strings.TrimPrefix(line, "time="), " ")
-			if at, err := time.Parse(time.RFC3339Nano, stamp); err != nil || at.Before(since) {
-				continue
-			}
-		}
-		n++
-	}
-	return n
-}
-
-// clients are the three protocols a balancer carries.
-func clients(lb balancer) map[string]rpc_packageconnect.HelloWorldServiceClient {
-	h2c := new(http.Protocols)
-	h2c.SetUnencryptedHTTP2(true)
-	h2cClient := &http.Client{Transport: &http.Transport{Protocols: h2c}}
-	// nginx -s reload (the rolling restart behind nginx) closes the idle
-	// HTTP/1.1 connections of its clients, a race between nginx and its
-	// clients that no backend can help: behind nginx, the HTTP/1.1 clients
-	// open a connection per call.
-	h1Client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 8, DisableKeepAlives: lb.rotate != nil}}
-	return map[string]rpc_packageconnect.HelloWorldServiceClient{
-		"grpc":         rpc_packageconnect.NewHelloWorldServiceClient(h2cClient, lb.grpcURL, connect.WithGRPC()),
-		"connect-json": rpc_packageconnect.NewHelloWorldServiceClient(h1Client, lb.http1URL, connect.WithProtoJSON()),
-		"grpc-web":     rpc_packageconnect.NewHelloWorldServiceClient(h1Client, lb.http1URL, connect.WithGRPCWeb()),
-	}
-}
-
 // TestLoadBalancers runs three hello-servers behind HAProxy and behind nginx
-// (deploy/haproxy.cfg and deploy/nginx.conf, verbatim, on loopback): calls in
-// gRPC (h2c), Connect JSON and gRPC-Web (HTTP/1.1) spread evenly over the
-// instances, and three rolling restarts of all three instances under load
-// lose no call, counted at the clients and checked against the instances'
-// access logs. Behind HAProxy a draining instance leaves rotation through
-// its health check before its listener closes; open-source nginx has no
-// active checks, so its restart takes the instance out with a reload first,
-// as deploy/nginx.conf describes.
+// (deploy/haproxy.cfg and deploy/nginx.conf, verbatim, on loopback), with
+// calls in gRPC (h2c) and in Connect JSON, gRPC-Web and REST over HTTP/1.1
+// keep-alive connections, none retried by its client:
+//   - calls spread evenly over the instances; streams outlast the
+//     balancer's timeout for a greeting;
+//   - rolling restarts under load lose no call, counted at the clients and
+//     checked against the instances' access logs;
+//   - a frozen instance (SIGSTOP) leaves rotation within about a second, and
+//     the calls it holds end within the balancer's timeout, not a minute;
+//   - a crashed instance (SIGKILL) loses at most the calls it had in flight.
+//
+// Each scenario logs a "result:" line (calls, lost, error kinds).
 func TestLoadBalancers(t *testing.T) {
+	t.Parallel()
 	testenv.SkipIfShort(t, "HAProxy, nginx and three hello-servers")
+	// Built as deploy/Dockerfile builds it: the image's binary.
 	bin := filepath.Join(t.TempDir(), "hello-server")
-	out, err := exec.Command("go", "build", "-o", bin, "../cmd/hello-server").CombinedOutput()
+	build := exec.Command("go", "build", "-trimpath", "-o", bin, "../cmd/hello-server")
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
+	out, err := build.CombinedOutput()
 	assert.NoError(t, err, "build hello-server: "+string(out))
 	for _, lb := range balancers {
 		t.Run(lb.name, func(t *testing.T) {
@@ -245,21 +239,30 @@ func TestLoadBalancers(t *testing.T) {
 	}
 }
 
+// deployment is a balancer running in front of its instances.
+type deployment struct {
+	lb        balancer
+	dir       string // the balancer's working directory
+	instances []*instance
+	log       *stampedLog // the balancer's
+	protocols []protocol
+}
+
 func testBalancer(t *testing.T, lb balancer, bin string) {
-	instances := make([]*instance, len(lb.backends))
-	for i, port := range lb.backends {
-		instances[i] = &instance{bin: bin, port: port}
-		instances[i].start(t)
+	d := &deployment{lb: lb, dir: t.TempDir(), log: new(stampedLog), protocols: protocols(lb)}
+	for _, port := range lb.backends {
+		in := &instance{bin: bin, port: port}
+		in.start(t)
+		d.instances = append(d.instances, in)
 	}
 	t.Cleanup(func() {
-		for _, in := range instances {
+		for _, in := range d.instances {
+			_ = in.cmd.Process.Signal(syscall.SIGCONT)
 			_ = in.cmd.Process.Kill()
 		}
 	})
-	var lbLog servertest.Buffer
-	dir := t.TempDir()
-	cmd := lb.command(t, dir)
-	cmd.Stdout, cmd.Stderr = &lbLog, &lbLog
+	cmd := lb.command(t, d.dir)
+	cmd.Stdout, cmd.Stderr = d.log, d.log
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true} // nginx has worker processes: stop them all
 	cmd.WaitDelay = 5 * time.Second
 	assert.NoError(t, cmd.Start(), "start "+lb.name)
@@ -267,149 +270,148 @@ func testBalancer(t *testing.T, lb balancer, bin string) {
 		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
 		_ = cmd.Wait()
 		if t.Failed() {
-			t.Logf("%s said:\n%s", lb.name, lbLog.String())
+			t.Logf("%s said:\n%s", lb.name, d.log.String())
 		}
 	})
 	ctx, cancel := context.WithTimeout(t.Context(), 3*time.Minute)
 	defer cancel()
-	protocols := clients(lb)
 
 	// The balancer is up once a call goes through it in every protocol.
-	deadline := time.Now().Add(30 * time.Second)
-	for name, c := range protocols {
+	deadline := time.Now().Add(10 * time.Second)
+	for _, p := range d.protocols {
 		for {
-			_, err := c.SayHello(ctx, &rpc.HelloRequest{Name: "warm-up"})
+			err := p.call(ctx, "warm-up")
 			if err == nil {
 				break
 			}
 			if time.Now().After(deadline) {
-				t.Fatalf("%s: no %s call through it within 30s: %v", lb.name, name, err)
+				t.Fatalf("%s: no %s call through it within 10s: %v", lb.name, p.name, err)
 			}
 			time.Sleep(100 * time.Millisecond)
 		}
 	}
-	var clientOK atomic.Int64
-	clientOK.Add(int64(len(protocols)))
-
-	// Spread: sequential calls, per request, over the three instances.
-	const perProtocol = 150
-	before := servedBy(instances)
-	for name, c := range protocols {
-		for range perProtocol {
-			_, err := c.SayHello(ctx, &rpc.HelloRequest{Name: "eric"})
-			assert.NoError(t, err, name+" call through "+lb.name)
-			clientOK.Add(1)
-		}
-	}
-	// The instances log in batches: wait until every call is in the logs.
-	var after []int
-	for settle := time.Now().Add(30 * time.Second); ; time.Sleep(20 * time.Millisecond) {
-		after = servedBy(instances)
-		total := 0
-		for i := range after {
-			total += after[i] - before[i]
-		}
-		if total >= perProtocol*len(protocols) || time.Now().After(settle) {
-			break
-		}
-	}
-	mean := float64(perProtocol*len(protocols)) / float64(len(instances))
-	for i := range instances {
-		got := float64(after[i] - before[i])
-		t.Logf("%s: instance %d served %.0f of %d calls (mean %.0f)", lb.name, i+1, got, perProtocol*len(protocols), mean)
-		assert.True(t, got >= 0.8*mean && got <= 1.2*mean, fmt.Sprintf("instance %d within ±20%% of the mean: %.0f", i+1, got))
-	}
-
-	// Rolling restarts under load.
-	var (
-		stop     atomic.Bool
-		failures = make(chan string, 1000)
-		lost     atomic.Int64
-		wg       sync.WaitGroup
-		byProto  = map[string]*atomic.Int64{}
-	)
-	for name := range protocols {
-		byProto[name] = new(atomic.Int64)
-	}
-	for name, c := range protocols {
-		for range 2 {
-			wg.Go(func() {
-				for n := 0; n < 1_000_000 && !stop.Load(); n++ { // bounded
-					callCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
-					_, err := c.SayHello(callCtx, &rpc.HelloRequest{Name: "eric"})
-					cancel()
-					if err != nil {
-						lost.Add(1)
-						select {
-						case failures <- name + ": " + err.Error():
-						default:
-						}
-						continue
-					}
-					clientOK.Add(1)
-					byProto[name].Add(1)
-				}
-			})
-		}
-	}
-	const rounds = 3
-	for round := 1; round <= rounds; round++ {
-		for i, in := range instances {
-			if lb.rotate != nil {
-				lb.rotate(t, dir, i, false)
-			}
-			signalled := time.Now()
-			in.stop(t)
-			if delay, _ := time.ParseDuration(drainDelay); lb.leaves && delay > 0 {
-				// Out of rotation by 70 % into its drain delay.
-				if late := in.servedSince(signalled.Add(7 * delay / 10)); late != 0 {
-					t.Errorf("%s: instance %d served %d calls after %v of its drain: still in rotation", lb.name, i+1, late, 7*delay/10)
-				}
-			}
-			served := in.served()
-			in.start(t)
-			if lb.rotate != nil {
-				lb.rotate(t, dir, i, true)
-			}
-			// Back in rotation once it serves again.
-			for back := time.Now().Add(30 * time.Second); in.served() == served; {
-				if time.Now().After(back) {
-					t.Fatalf("%s: instance %d not back in rotation within 30s of its restart", lb.name, i+1)
-				}
-				time.Sleep(50 * time.Millisecond)
-			}
-		}
-	}
-	stop.Store(true)
-	wg.Wait()
-	// Stop the instances, so that their access logs are complete.
-	var stopping sync.WaitGroup
-	for _, in := range instances {
-		stopping.Go(func() { in.stop(t) })
-	}
-	stopping.Wait()
-	close(failures)
-	for f := range failures {
-		t.Errorf("%s: a call failed: %s", lb.name, f)
-	}
-	for name, n := range byProto {
-		t.Logf("%s: %d %s calls succeeded during the restarts", lb.name, n.Load(), name)
-	}
-	total := 0
-	for i, n := range servedBy(instances) {
-		t.Logf("%s: instance %d served %d calls in all", lb.name, i+1, n)
-		total += n
-	}
-	t.Logf("%s: %d rolling restarts of %d instances; clients: %d calls succeeded, %d lost; access logs: %d served",
-		lb.name, rounds, len(instances), clientOK.Load(), lost.Load(), total)
-	assert.Equal(t, lost.Load(), int64(0), "calls lost")
-	assert.Equal(t, int64(total), clientOK.Load(), "calls the instances served (access logs) against calls that succeeded at the clients")
+	d.settle(make([]int, len(d.instances)), len(d.protocols)) // the warm-up's calls are in the access logs
+	testSpread(ctx, t, d)
+	testStreams(ctx, t, d)
+	testRollingRestarts(ctx, t, d)
+	testFrozenInstance(ctx, t, d)
+	testCrash(ctx, t, d)
 }
 
-func servedBy(instances []*instance) []int {
-	out := make([]int, len(instances))
-	for i, in := range instances {
-		out[i] = in.served()
+// testSpread makes sequential calls in every protocol and checks that each
+// instance served about a third of them.
+func testSpread(ctx context.Context, t *testing.T, d *deployment) {
+	const perProtocol = 150
+	calls := perProtocol * len(d.protocols)
+	before := servedBy(d.instances)
+	for _, p := range d.protocols {
+		for range perProtocol {
+			assert.NoError(t, p.call(ctx, "spread"), p.name+" call through "+d.lb.name)
+		}
+	}
+	after := d.settle(before, calls)
+	mean := float64(calls) / float64(len(d.instances))
+	for i := range d.instances {
+		got := float64(after[i] - before[i])
+		t.Logf("%s: instance %d served %.0f of %d calls (mean %.0f)", d.lb.name, i+1, got, calls, mean)
+		assert.True(t, got >= 0.8*mean && got <= 1.2*mean, fmt.Sprintf("instance %d within ±20%% of the mean: %.0f", i+1, got))
+	}
+}
+
+// settle waits (up to 5 s: the instances log in batches) until the access
+// logs show calls more calls served than before, and returns the counts.
+func (d *deployment) settle(before []int, calls int) []int {
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		after := servedBy(d.instances)
+		if sum(after)-sum(before) >= calls || time.Now().After(deadline) {
+			return after
+		}
+	}
+}
+
+// stampedLog keeps what a balancer writes, each line with the time it
+// arrived.
+type stampedLog struct {
+	mu    sync.Mutex
+	lines []stampedLine
+	part  []byte // a line not yet ended
+}
+
+type stampedLine struct {
+	at   time.Time
+	text string
+}
+
+func (l *stampedLog) Write(p []byte) (int, error) {
+	now := time.Now()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	rest := p
+	for {
+		i := bytes.IndexByte(rest, '\n')
+		if i < 0 {
+			break
+		}
+		l.lines = append(l.lines, stampedLine{now, string(l.part) + string(rest[:i])})
+		l.part, rest = l.part[:0], rest[i+1:]
+	}
+	l.part = append(l.part, rest...)
+	return len(p), nil
+}
+
+func (l *stampedLog) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var b strings.Builder
+	for _, line := range l.lines {
+		fmt.Fprintf(&b, "%s %s\n", line.at.Format("15:04:05.000"), line.text)
+	}
+	return b.String() + string(l.part)
+}
+
+// calls returns the balancer's log lines for calls, by X-Call-Id (test
+// copies of the configurations log "call=ID ..." for every call).
+func (l *stampedLog) calls() map[string]string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	out := map[string]string{}
+	for _, line := range l.lines {
+		if id := field(line.text, "call="); id != "" && id != "-" {
+			out[id] = line.text
+		}
 	}
 	return out
+}
+
+// count returns how many lines that arrived at or after since contain s.
+func (l *stampedLog) count(since time.Time, s string) int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	n := 0
+	for _, line := range l.lines {
+		if !line.at.Before(since) && strings.Contains(line.text, s) {
+			n++
+		}
+	}
+	return n
+}
+
+// first returns the first line that arrived at or after since and contains
+// every one of substrings.
+func (l *stampedLog) first(since time.Time, substrings ...string) (stampedLine, bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+lines:
+	for _, line := range l.lines {
+		if line.at.Before(since) {
+			continue
+		}
+		for _, s := range substrings {
+			if !strings.Contains(line.text, s) {
+				continue lines
+			}
+		}
+		return line, true
+	}
+	return stampedLine{}, false
 }

@@ -82,9 +82,9 @@ func (o *options) flagSet(stderr io.Writer) (fs *flag.FlagSet, origins *string, 
 	fs.IntVar(&cfg.MaxConcurrentStreams, "max-streams", server.DefaultMaxConcurrentStreams, "most concurrent HTTP/2 streams per connection")
 	fs.StringVar(&cfg.TLSCertFile, "tls-cert", "", "PEM certificate `file`: serve HTTPS (HTTP/2 and HTTP/1.1) instead of HTTP/1.1 and h2c")
 	fs.StringVar(&cfg.TLSKeyFile, "tls-key", "", "PEM private key `file` for -tls-cert")
-	o.gc = gcSettings{percent: DefaultGCPercent, memoryLimit: DefaultMemoryLimit}
+	o.gc = gcSettings{percent: DefaultGCPercent}
 	fs.Var(&o.gc.percent, "gc-percent", "garbage collection target `percent` (Go's GOGC, \"off\" for none): a higher one collects less often, so fewer calls meet a collection, for more memory")
-	fs.Var(&o.gc.memoryLimit, "memory-limit", "soft memory limit of the process (Go's GOMEMLIMIT: `bytes`, or with a B, KiB, MiB, GiB or TiB suffix; \"off\" for none): past it the collector works harder, whatever -gc-percent says")
+	fs.Var(&o.gc.memoryLimit, "memory-limit", "soft memory limit of the process (Go's GOMEMLIMIT: `bytes`, or with a B, KiB, MiB, GiB or TiB suffix; \"off\" for none): past it the collector works harder, whatever -gc-percent says (default 90% of the memory limit of the process's cgroup, as a container has; 768MiB without one)")
 	coalescing = fs.Bool("write-coalescing", true, "gather the HTTP/2 writes of many streams into fewer system calls")
 	fs.StringVar(&o.debugAddr, "debug-addr", "", "`address` for expvar and pprof (/debug/vars, /debug/pprof/), and metrics (/metrics) with -telemetry; keep it on loopback (default off)")
 	fs.BoolVar(&o.telemetry, "telemetry", false, "measure and trace every call (OpenTelemetry: metrics at -debug-addr's /metrics, trace ids in the access log; costs about a fifth of the throughput)")
@@ -112,6 +112,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (o
 	if err := cli.ApplyEnv(fs, envNames, getenv); err != nil {
 		return o, err
 	}
+	o.gc.resolve()
 	cfg.DisableWriteCoalescing = !*coalescing
 	switch {
 	case cfg.DrainDelay < 0:

@@ -2,7 +2,9 @@ package main
 
 import (
 	"fmt"
+	"io/fs"
 	"math"
+	"os"
 	"runtime/debug"
 	"strconv"
 	"strings"
@@ -16,17 +18,52 @@ import (
 // 7 MiB to about 18 MiB at rest; -memory-limit bounds it under load.
 const DefaultGCPercent = 400
 
-// DefaultMemoryLimit is -memory-limit's default: past it, the collector runs
-// as often as it must (at most half the CPU, Go's rule), whatever the
-// percent, so that a higher -gc-percent does not multiply the memory of a
-// server under overload.
+// DefaultMemoryLimit is -memory-limit's default outside a cgroup with a
+// memory limit: past it, the collector runs as often as it must (at most
+// half the CPU, Go's rule), whatever the percent, so that a higher
+// -gc-percent does not multiply the memory of a server under overload.
 const DefaultMemoryLimit = 768 << 20
+
+// CgroupMemoryPercent is -memory-limit's default inside a cgroup with a
+// memory limit (a container's): that percentage of the limit, so that the
+// collector works harder before the kernel kills the process, and the rest
+// is left to what the collector does not count (stacks of the goroutines
+// being created, the binary, the kernel's buffers charged to the cgroup).
+const CgroupMemoryPercent = 90
+
+// hostFS is where the cgroup's memory limit is read: the machine's root.
+var hostFS fs.FS = os.DirFS("/")
+
+// defaultMemoryLimit returns -memory-limit's default for a process whose
+// machine's root is fsys, and where it comes from, for the log.
+func defaultMemoryLimit(fsys fs.FS) (memoryLimit, string) {
+	limit, ok, err := cgroupMemoryLimit(fsys)
+	switch {
+	case err != nil:
+		return DefaultMemoryLimit, fmt.Sprintf("default (the cgroup's memory limit is unreadable: %v)", err)
+	case !ok:
+		return DefaultMemoryLimit, "default (no cgroup memory limit)"
+	}
+	return memoryLimit(limit / 100 * CgroupMemoryPercent), fmt.Sprintf("%d%% of the cgroup's memory limit, %d bytes", CgroupMemoryPercent, limit)
+}
 
 // gcSettings are the garbage collector's settings of the process, as Go's
 // GOGC and GOMEMLIMIT take them.
 type gcSettings struct {
 	percent     gcPercent
-	memoryLimit memoryLimit
+	memoryLimit memoryLimit // 0: not given, defaultMemoryLimit's
+	limitFrom   string      // where memoryLimit comes from, for the log
+}
+
+// resolve sets the memory limit to its default when neither -memory-limit
+// nor GOMEMLIMIT gave one.
+func (g *gcSettings) resolve() {
+	switch {
+	case g.memoryLimit == 0:
+		g.memoryLimit, g.limitFrom = defaultMemoryLimit(hostFS)
+	case g.limitFrom == "":
+		g.limitFrom = "-memory-limit or GOMEMLIMIT"
+	}
 }
 
 // apply sets them for the process and returns what puts back the settings
@@ -69,6 +106,8 @@ type memoryLimit int64
 
 func (l memoryLimit) String() string {
 	switch {
+	case l == 0:
+		return "" // not given
 	case l == math.MaxInt64:
 		return "off"
 	case l > 0 && l%(1<<20) == 0:

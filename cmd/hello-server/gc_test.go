@@ -1,9 +1,11 @@
 package main
 
 import (
+	"io"
 	"math"
 	"runtime/metrics"
 	"testing"
+	"testing/fstest"
 
 	"github.com/hellorpc/hellorpc/internal/testkit/assert"
 )
@@ -46,6 +48,7 @@ func TestGCFlagsParse(t *testing.T) {
 // and puts the settings before back when it returns. Not parallel: these
 // are the process's.
 func TestRunSetsTheGarbageCollector(t *testing.T) {
+	withHostFS(t, fstest.MapFS{}) // no cgroup: the default is DefaultMemoryLimit
 	read := func() (percent, limit uint64) {
 		s := []metrics.Sample{{Name: "/gc/gogc:percent"}, {Name: "/gc/gomemlimit:bytes"}}
 		metrics.Read(s)
@@ -71,4 +74,44 @@ func TestRunSetsTheGarbageCollector(t *testing.T) {
 		assert.Equal(t, percent, beforePercent, "GC percent after run")
 		assert.Equal(t, limit, beforeLimit, "memory limit after run")
 	}
+}
+
+// withHostFS makes fsys the machine's root for the test. Not for parallel
+// tests: the root is the process's.
+func withHostFS(t *testing.T, fsys fstest.MapFS) {
+	before := hostFS
+	hostFS = fsys
+	t.Cleanup(func() { hostFS = before })
+}
+
+// TestMemoryLimitFromCgroup checks -memory-limit's default in a container
+// limited to 512 MiB (cgroup v2, as Kubernetes sets it): 90 % of the limit,
+// below it; -memory-limit and GOMEMLIMIT still win. Not parallel: the
+// machine's root is the process's.
+func TestMemoryLimitFromCgroup(t *testing.T) {
+	withHostFS(t, cgroupV2(512<<20))
+	for _, tt := range []struct {
+		args []string
+		env  string
+		want memoryLimit
+	}{
+		{nil, "", 512 << 20 / 100 * 90},
+		{[]string{"-memory-limit", "768MiB"}, "", 768 << 20},
+		{nil, "1GiB", 1 << 30},
+		{[]string{"-memory-limit", "off"}, "", math.MaxInt64},
+	} {
+		getenv := func(name string) string {
+			if name == "GOMEMLIMIT" {
+				return tt.env
+			}
+			return ""
+		}
+		o, err := parseConfig(tt.args, getenv, io.Discard)
+		assert.NoError(t, err, "parse")
+		assert.Equal(t, o.gc.memoryLimit, tt.want, "memory limit")
+	}
+	o, err := parseConfig(nil, func(string) string { return "" }, io.Discard)
+	assert.NoError(t, err, "parse")
+	assert.True(t, o.gc.memoryLimit < 512<<20, "the soft limit is below the cgroup's")
+	assert.Equal(t, o.gc.limitFrom, "90% of the cgroup's memory limit, 536870912 bytes", "where the limit comes from")
 }

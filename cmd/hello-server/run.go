@@ -63,7 +63,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		}
 		defer stop()
 	}
-	cfg.Logger.Info("serving", "addr", ln.Addr().String(), "tls", scheme == "https", "cors_origins", cfg.CORSOrigins)
+	cfg.Logger.Info("serving", "addr", ln.Addr().String(), "tls", scheme == "https", "cors_origins", cfg.CORSOrigins,
+		"memory_limit", o.gc.memoryLimit.String(), "memory_limit_from", o.gc.limitFrom)
 	return server.New(cfg).Serve(ctx, ln)
 }
 
