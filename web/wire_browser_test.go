@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/base64"
-	"go/build"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -124,16 +123,6 @@ func textModeBytes(t *testing.T, text []byte) []byte {
 	return out
 }
 
-// grpcurlPath finds grpcurl on PATH or in $GOPATH/bin.
-func grpcurlPath() (string, error) {
-	if p, err := exec.LookPath("grpcurl"); err == nil {
-		return p, nil
-	}
-	p := filepath.Join(build.Default.GOPATH, "bin", "grpcurl")
-	_, err := os.Stat(p)
-	return p, err
-}
-
 // TestPageShowsTheWireAndCopiesCurl makes every kind of call the page
 // offers and checks its wire view (request line, status, trailers where the
 // protocol has them), then copies "as curl", runs the copied command with
@@ -190,7 +179,7 @@ func TestPageShowsTheWireAndCopiesCurl(t *testing.T) {
 				assert.Equal(t, shown.GRPCurl, "", "no grpcurl command for REST")
 				return
 			}
-			grpcurl, err := grpcurlPath()
+			grpcurl, err := testenv.GoInstalled("grpcurl")
 			if err != nil {
 				testenv.Missing(t, "grpcurl (go install github.com/fullstorydev/grpcurl/cmd/grpcurl@v1.9.4)", err)
 			}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/xml"
 	"fmt"
-	"go/build"
 	"io"
 	"net"
 	"net/http"
@@ -36,7 +35,7 @@ const h2specPath = "/"
 // connection layer (write coalescing, the HTTP/2 guard) or its handler.
 func TestH2SpecFailsNoMoreThanBareNetHTTP(t *testing.T) {
 	testenv.SkipIfShort(t, "h2spec")
-	bin, err := h2specBinary()
+	bin, err := testenv.GoInstalled("h2spec")
 	if err != nil {
 		testenv.Missing(t, "h2spec (go install github.com/summerwind/h2spec/cmd/h2spec@v2.2.1+incompatible)", err)
 	}
@@ -109,19 +108,6 @@ func failsEveryTime(t *testing.T, bin, addr, id, name string, why *string) bool 
 		*why = again.failed[againID]
 	}
 	return true
-}
-
-// h2specBinary finds h2spec on PATH or in $GOPATH/bin, where go install
-// puts it.
-func h2specBinary() (string, error) {
-	if p, err := exec.LookPath("h2spec"); err == nil {
-		return p, nil
-	}
-	p := filepath.Join(build.Default.GOPATH, "bin", "h2spec")
-	if _, err := os.Stat(p); err != nil {
-		return "", fmt.Errorf("not on PATH nor in %s", filepath.Dir(p))
-	}
-	return p, nil
 }
 
 // serveProduct serves server.New with its defaults through Serve on a

@@ -6,7 +6,11 @@
 package testenv
 
 import (
+	"fmt"
+	"go/build"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"testing"
 )
 
@@ -30,4 +34,17 @@ func SkipIfShort(t testing.TB, what string) {
 	if testing.Short() {
 		t.Skipf("skipping under -short: the test runs %s", what)
 	}
+}
+
+// GoInstalled finds the executable name on PATH or in $GOPATH/bin, where
+// go install puts it.
+func GoInstalled(name string) (string, error) {
+	if p, err := exec.LookPath(name); err == nil {
+		return p, nil
+	}
+	p := filepath.Join(build.Default.GOPATH, "bin", name)
+	if _, err := os.Stat(p); err != nil {
+		return "", fmt.Errorf("%s is not on PATH nor in %s", name, filepath.Dir(p))
+	}
+	return p, nil
 }
