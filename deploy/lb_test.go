@@ -319,7 +319,7 @@ func testSpread(ctx context.Context, t *testing.T, d *deployment) {
 }
 
 // settle waits (up to 5 s: the instances log in batches) until the access
-// logs show calls more calls served than before, and returns the counts.
+// logs show `calls` more calls served than before, and returns the counts.
 func (d *deployment) settle(before []int, calls int) []int {
 	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(20 * time.Millisecond) {
 		after := servedBy(d.instances)

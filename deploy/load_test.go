@@ -190,10 +190,7 @@ var httpStatus = regexp.MustCompile(`\b[45]\d\d\b`)
 // errorKind names how a call failed, without the parts that differ from one
 // call to the next (addresses, ports).
 func errorKind(err error) string {
-	code := "unknown"
-	if ce := new(connect.Error); errors.As(err, &ce) {
-		code = connect.CodeOf(err).String()
-	}
+	code := connect.CodeOf(err).String() // unknown for errors of no RPC
 	if errors.Is(err, context.DeadlineExceeded) {
 		code = connect.CodeDeadlineExceeded.String()
 	}

@@ -79,17 +79,13 @@ func outcomeOf(t *testing.T, ctx context.Context, pageURL string) outcome {
 // waitOutcome waits for the page to show the outcome of the call of what.
 func waitOutcome(t *testing.T, ctx context.Context, what string) outcome {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(ctx, 20*time.Second)
-	defer cancel()
-	got, err := chromedp.Run(ctx, chromedp.Poll[outcome](`(() => {
+	return poll[outcome](t, ctx, "the outcome of "+what, `(() => {
 		const state = document.getElementById("result").dataset.state;
 		if (state !== "ok" && state !== "error") return null;
 		const text = (id) => document.getElementById(id).textContent;
 		return {state, reply: text("reply"), protocol: text("protocol-used"),
 			contentType: text("content-type"), roundTrip: text("round-trip")};
-	})()`))
-	assert.NoError(t, err, "wait for the outcome of "+what)
-	return got
+	})()`)
 }
 
 func TestPageSameOrigin(t *testing.T) {

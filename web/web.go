@@ -32,6 +32,7 @@ import (
 	"path"
 	"strconv"
 	"strings"
+	"sync"
 )
 
 //go:embed static
@@ -93,7 +94,7 @@ type file struct {
 // its assets by name. Unknown paths get 404 (so a gRPC call to an unknown
 // service reads as unimplemented); methods other than GET and HEAD get 405.
 func Handler() http.Handler {
-	files := load()
+	files := loaded()
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		name := strings.TrimPrefix(r.URL.Path, "/")
 		if name == "" {
@@ -136,6 +137,10 @@ func Handler() http.Handler {
 		}
 	})
 }
+
+// loaded is load's table, made once: it is read-only, and every Handler
+// (one per server.New) serves the same embedded files.
+var loaded = sync.OnceValue(load)
 
 // load reads every embedded file into a table keyed by its path below
 // static/, with its precompressed forms.

@@ -50,22 +50,22 @@ var envNames = map[string]string{
 
 // options are hello-server's settings: the server's, and the process's.
 type options struct {
-	cfg       server.Config
-	level     slog.Level // of the log
-	debugAddr string     // of the debug listener, "" for none
-	telemetry bool
-	gc        gcSettings
+	cfg        server.Config
+	level      slog.Level // of the log
+	debugAddr  string     // of the debug listener, "" for none
+	telemetry  bool
+	gc         gcSettings
+	origins    string // -cors-origins as given, comma-separated
+	coalescing bool   // -write-coalescing
 }
 
-// flagSet defines hello-server's flags, which set o; the comma-separated
-// origins and write coalescing are read through the pointers it returns.
-func (o *options) flagSet(stderr io.Writer) (fs *flag.FlagSet, origins *string, coalescing *bool) {
+// flagSet defines hello-server's flags, which set o.
+func (o *options) flagSet(stderr io.Writer) *flag.FlagSet {
 	cfg := &o.cfg
-	origins = new(string)
-	fs = flag.NewFlagSet("hello-server", flag.ContinueOnError)
+	fs := flag.NewFlagSet("hello-server", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.StringVar(&cfg.Addr, "addr", server.DefaultAddr, "`address` to listen on (host:port)")
-	fs.StringVar(origins, "cors-origins", "", "comma-separated `origins` allowed to call from browsers cross-origin; \"*\" allows any (default none: same-origin only)")
+	fs.StringVar(&o.origins, "cors-origins", "", "comma-separated `origins` allowed to call from browsers cross-origin; \"*\" allows any (default none: same-origin only)")
 	fs.TextVar(&o.level, "log-level", slog.LevelInfo, "log `level`: debug, info, warn or error")
 	fs.DurationVar(&cfg.ReadHeaderTimeout, "read-header-timeout", server.DefaultReadHeaderTimeout, "time allowed to read request headers")
 	fs.DurationVar(&cfg.IdleTimeout, "idle-timeout", server.DefaultIdleTimeout, "close HTTP/1.1 keep-alive connections, and HTTP/2 connections with no open stream (with GOAWAY), idle this long")
@@ -85,7 +85,7 @@ func (o *options) flagSet(stderr io.Writer) (fs *flag.FlagSet, origins *string, 
 	o.gc = gcSettings{percent: DefaultGCPercent}
 	fs.Var(&o.gc.percent, "gc-percent", "garbage collection target `percent` (Go's GOGC, \"off\" for none): a higher one collects less often, so fewer calls meet a collection, for more memory")
 	fs.Var(&o.gc.memoryLimit, "memory-limit", "soft memory limit of the process (Go's GOMEMLIMIT: `bytes`, or with a B, KiB, MiB, GiB or TiB suffix; \"off\" for none): past it the collector works harder, whatever -gc-percent says (default 90% of the memory limit of the process's cgroup, as a container has; 768MiB without one)")
-	coalescing = fs.Bool("write-coalescing", true, "gather the HTTP/2 writes of many streams into fewer system calls")
+	fs.BoolVar(&o.coalescing, "write-coalescing", true, "gather the HTTP/2 writes of many streams into fewer system calls")
 	fs.StringVar(&o.debugAddr, "debug-addr", "", "`address` for expvar and pprof (/debug/vars, /debug/pprof/), and metrics (/metrics) with -telemetry; keep it on loopback (default off)")
 	fs.BoolVar(&o.telemetry, "telemetry", false, "measure and trace every call (OpenTelemetry: metrics at -debug-addr's /metrics, trace ids in the access log; costs about a fifth of the throughput)")
 	fs.DurationVar(&cfg.MaxCallDuration, "max-call-duration", server.DefaultMaxCallDuration, "longest any call may last, unary or streaming, whatever the client's deadline")
@@ -96,13 +96,13 @@ func (o *options) flagSet(stderr io.Writer) (fs *flag.FlagSet, origins *string, 
 		fs.VisitAll(func(f *flag.Flag) { f.Usage += " [" + envNames[f.Name] + "]" })
 		fs.PrintDefaults()
 	}
-	return fs, origins, coalescing
+	return fs
 }
 
 // parseConfig reads hello-server's options from args and the environment.
 func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (o options, err error) {
 	cfg := &o.cfg
-	fs, origins, coalescing := o.flagSet(stderr)
+	fs := o.flagSet(stderr)
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
@@ -113,16 +113,16 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (o
 		return o, err
 	}
 	o.gc.resolve()
-	cfg.DisableWriteCoalescing = !*coalescing
+	cfg.DisableWriteCoalescing = !o.coalescing
 	switch {
 	case cfg.DrainDelay < 0:
 		return o, errors.New("-drain-delay must not be negative")
 	case cfg.DrainDelay == 0:
 		cfg.DrainDelay = -1 // none; in server.Config zero means the default
 	}
-	for o := range strings.SplitSeq(*origins, ",") {
-		if o = strings.TrimSpace(o); o != "" {
-			cfg.CORSOrigins = append(cfg.CORSOrigins, o)
+	for origin := range strings.SplitSeq(o.origins, ",") {
+		if origin = strings.TrimSpace(origin); origin != "" {
+			cfg.CORSOrigins = append(cfg.CORSOrigins, origin)
 		}
 	}
 	if (cfg.TLSCertFile == "") != (cfg.TLSKeyFile == "") {

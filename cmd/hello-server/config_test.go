@@ -23,7 +23,7 @@ var goRuntimeVariables = map[string]bool{"GOGC": true, "GOMEMLIMIT": true}
 // variable sets the flag.
 func TestEveryFlagHasAnEnvironmentVariable(t *testing.T) {
 	var o options
-	fs, _, _ := o.flagSet(io.Discard)
+	fs := o.flagSet(io.Discard)
 	flags := 0
 	fs.VisitAll(func(f *flag.Flag) {
 		flags++
@@ -53,7 +53,7 @@ func TestEveryFlagHasAnEnvironmentVariable(t *testing.T) {
 	candidates := []string{"true", "false", "7", "7s", "127.0.0.1:7", "debug", "off", "100MiB", "a"}
 	for name, env := range envNames {
 		var probe options
-		probeSet, _, _ := probe.flagSet(io.Discard)
+		probeSet := probe.flagSet(io.Discard)
 		f := probeSet.Lookup(name)
 		if f == nil {
 			continue // reported above
@@ -67,7 +67,7 @@ func TestEveryFlagHasAnEnvironmentVariable(t *testing.T) {
 		}
 		assert.True(t, value != "", "a value other than the default for -"+name)
 		var o options
-		fs, _, _ := o.flagSet(io.Discard)
+		fs := o.flagSet(io.Discard)
 		assert.NoError(t, fs.Parse(nil), "parse no arguments")
 		getenv := func(v string) string {
 			if v == env {
@@ -109,7 +109,7 @@ const (
 // table generated from the flags (-update rewrites it).
 func TestConfigurationDoc(t *testing.T) {
 	var o options
-	fs, _, _ := o.flagSet(io.Discard)
+	fs := o.flagSet(io.Discard)
 	want := configurationTable(fs)
 	doc, err := os.ReadFile(docFile)
 	assert.NoError(t, err, "read "+docFile)

@@ -15,6 +15,7 @@ import (
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protodesc"
 	"google.golang.org/protobuf/reflect/protoreflect"
+	"google.golang.org/protobuf/reflect/protoregistry"
 	"google.golang.org/protobuf/types/descriptorpb"
 	"google.golang.org/protobuf/types/pluginpb"
 )
@@ -56,7 +57,7 @@ func generate(req *pluginpb.CodeGeneratorRequest) (*pluginpb.CodeGeneratorRespon
 // amend adds to the document content what the descriptors in files say and
 // protoc-gen-connect-openapi leaves out: the length rules of the messages'
 // fields, and the responses of the REST bindings of services.
-func amend(content []byte, files descriptorResolver, services []protoreflect.ServiceDescriptor) ([]byte, error) {
+func amend(content []byte, files *protoregistry.Files, services []protoreflect.ServiceDescriptor) ([]byte, error) {
 	doc, err := libopenapi.NewDocument(content)
 	if err != nil {
 		return nil, fmt.Errorf("parse the generated document: %w", err)
@@ -97,11 +98,6 @@ func amend(content []byte, files descriptorResolver, services []protoreflect.Ser
 		}
 	}
 	return spec.RenderWithIndention(2), nil
-}
-
-// descriptorResolver is what amend needs of protoregistry.Files.
-type descriptorResolver interface {
-	FindDescriptorByName(protoreflect.FullName) (protoreflect.Descriptor, error)
 }
 
 // constrainMessage sets the length bounds of schema's properties from the

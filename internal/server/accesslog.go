@@ -8,8 +8,6 @@ import (
 	"time"
 
 	"connectrpc.com/connect"
-
-	"github.com/hellorpc/hellorpc/internal/rest"
 )
 
 // accessLog returns middleware that logs one line per request once it is
@@ -42,6 +40,7 @@ func (a *accessLogger) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	c, r := callOf(w, r)
 	rec := &c.rec
 	rec.ResponseWriter = w
+	c.logged = true
 	a.next.ServeHTTP(rec, r)
 
 	status := rec.status
@@ -69,7 +68,7 @@ func (a *accessLogger) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // an RPC, else a guess from the Content-Type for requests answered before
 // (shed, refused), or "http" for the page.
 func protocolOf(r *http.Request, o *outcome) string {
-	if strings.HasPrefix(r.URL.Path, rest.Prefix) {
+	if isREST(r) {
 		return "rest"
 	}
 	if p := o.protocolName(); p != "" {

@@ -33,6 +33,7 @@ type callState struct {
 
 	req     http.Request     // the request that carries the call, a copy of the one that came
 	rec     responseRecorder // the access log's, when it logs
+	logged  bool             // the access log keeps this call: outcome is recorded
 	outcome outcome
 }
 

@@ -13,10 +13,14 @@ import (
 // woken. It counts the bytes read, and answers outcomeKey{} with the record
 // of the RPC's outcome.
 
-// Value answers outcomeKey{} with the record of the call's outcome: no other
-// context holds one, so the lookup ends here.
+// Value answers outcomeKey{} with the record of the call's outcome while
+// the access log keeps one, else nil (nothing else reads it, so nothing is
+// recorded): no other context holds one, so the lookup ends here either way.
 func (c *callState) Value(key any) any {
 	if _, ok := key.(outcomeKey); ok {
+		if !c.logged {
+			return nil
+		}
 		return &c.outcome
 	}
 	return c.Context.Value(key)

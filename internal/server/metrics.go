@@ -20,12 +20,6 @@ func registerMetrics(t *telemetry.Telemetry, calls *callLimit, d *drain, conns *
 		}
 		return 0
 	}
-	listener := func() *connlimit.Listener {
-		if l := conns.Load(); l != nil {
-			return l.Listener
-		}
-		return nil
-	}
 	// stat reads a counter of one of Serve's listeners, 0 before Serve.
 	stat := func(read func(*listeners) int64) func() int64 {
 		return func() int64 {
@@ -45,7 +39,7 @@ func registerMetrics(t *telemetry.Telemetry, calls *callLimit, d *drain, conns *
 		t.Gauge("hellorpc.connections.open", "Open connections by HTTP version (2: cleartext HTTP/2; 1.1: the rest, TLS included).",
 			func(report func(int64, ...attribute.KeyValue)) {
 				var h1, h2 int64
-				if l := listener(); l != nil {
+				if l := conns.Load(); l != nil {
 					l.Each(func(c connlimit.Info) {
 						if h2guard.IsHTTP2(c.Conn) {
 							h2++

@@ -22,7 +22,8 @@ import (
 // or Close, and an error only when serving itself fails. With TLSCertFile and
 // TLSKeyFile it serves HTTPS (HTTP/2 by ALPN, and HTTP/1.1) instead of
 // HTTP/1.1 and h2c. The listener is wrapped (Config.listener): at most
-// MaxConnections at once, the write timeout, and coalesced HTTP/2 writes.
+// MaxConnections at once, the flood guard and GOAWAY of cleartext HTTP/2
+// connections, the write timeout, and coalesced HTTP/2 writes.
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	cfg := s.cfg
 	srv := s.http
