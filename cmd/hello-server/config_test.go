@@ -7,8 +7,10 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/hellorpc/hellorpc/internal/cli"
+	"github.com/hellorpc/hellorpc/internal/server"
 	"github.com/hellorpc/hellorpc/internal/testkit/assert"
 )
 
@@ -95,6 +97,20 @@ func TestTelemetryFromTheEnvironment(t *testing.T) {
 	o, err = parseConfig([]string{"-telemetry=false"}, getenv, io.Discard)
 	assert.NoError(t, err, "parse -telemetry=false")
 	assert.True(t, !o.telemetry, "the flag wins over the variable")
+}
+
+// TestMaxCallDurationZeroIsNoCap checks -max-call-duration: 10m by default,
+// 0 turns the cap off (server.Config's zero value), a negative one is refused.
+func TestMaxCallDurationZeroIsNoCap(t *testing.T) {
+	none := func(string) string { return "" }
+	o, err := parseConfig(nil, none, io.Discard)
+	assert.NoError(t, err, "parse no flags")
+	assert.Equal(t, o.cfg.MaxCallDuration, server.DefaultMaxCallDuration, "-max-call-duration by default")
+	o, err = parseConfig([]string{"-max-call-duration", "0"}, none, io.Discard)
+	assert.NoError(t, err, "parse -max-call-duration 0")
+	assert.Equal(t, o.cfg.MaxCallDuration, time.Duration(0), "-max-call-duration 0: server.Config's no cap")
+	_, err = parseConfig([]string{"-max-call-duration", "-1s"}, none, io.Discard)
+	assert.Contains(t, assert.Error(t, err, "parse -max-call-duration -1s").Error(), "-max-call-duration -1s must not be negative", "the refusal")
 }
 
 // The generated table of docs/configuration.md sits between these lines.

@@ -51,7 +51,10 @@ type Config struct {
 
 	// MaxCallDuration caps the duration of every call, unary or streaming,
 	// whatever deadline the client asked for; past it the call ends with
-	// deadline_exceeded. Default 10m.
+	// deadline_exceeded. The cap is the call's deadline: its handler's
+	// context reports it as one, though the client sent none. Default 0: no
+	// cap, a call lasts as long as its client's deadline allows (hello-server
+	// sets DefaultMaxCallDuration).
 	MaxCallDuration time.Duration
 
 	// Greeter configures the service: the pause between streamed replies and
@@ -128,6 +131,13 @@ type Config struct {
 	// not looked for). Default nil: none.
 	Telemetry *telemetry.Telemetry
 
+	// Services are more connect services, served beside HelloWorldService
+	// on the same port, in gRPC, gRPC-Web and Connect (not REST): their calls
+	// pass the same middleware, interceptors (validation aside: it checks
+	// HelloWorldService's messages only) and in-flight limit, and health and
+	// reflection list them. See Service. Default none.
+	Services []Service
+
 	// Middleware wraps the handler, first outermost, outside all of the
 	// server's own (to serve more routes beside it, or record requests in
 	// tests). Each must keep http.Flusher visible, or streams break.
@@ -147,6 +157,10 @@ func DefaultMaxConnections() int {
 	return max(16, min(n, 10_000))
 }
 
+// DefaultMaxCallDuration is hello-server's cap on the duration of a call
+// (-max-call-duration); Config.MaxCallDuration's zero value is no cap.
+const DefaultMaxCallDuration = 10 * time.Minute
+
 // Defaults of Config, applied by WithDefaults to zero fields.
 const (
 	DefaultAddr                  = ":50000"
@@ -157,7 +171,6 @@ const (
 	DefaultCompressMinBytes      = 1 << 10
 	DefaultMaxConcurrentStreams  = 250
 	DefaultShutdownTimeout       = 10 * time.Second
-	DefaultMaxCallDuration       = 10 * time.Minute
 	DefaultDrainGrace            = 5 * time.Second
 	DefaultDrainDelay            = 5 * time.Second
 	DefaultMaxConnectionAgeGrace = 30 * time.Second
@@ -174,7 +187,6 @@ func (c Config) WithDefaults() Config {
 	setDefault(&c.CompressMinBytes, DefaultCompressMinBytes)
 	setDefault(&c.MaxConcurrentStreams, DefaultMaxConcurrentStreams)
 	setDefault(&c.ShutdownTimeout, DefaultShutdownTimeout)
-	setDefault(&c.MaxCallDuration, DefaultMaxCallDuration)
 	setDefault(&c.DrainGrace, DefaultDrainGrace)
 	setDefault(&c.DrainDelay, DefaultDrainDelay)
 	setDefault(&c.WriteTimeout, DefaultWriteTimeout)

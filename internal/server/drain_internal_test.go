@@ -23,13 +23,13 @@ func TestDrainTurnsHealthNotServingAtOnce(t *testing.T) {
 		h.ServeHTTP(rec, req)
 		return rec.Body.String()
 	}
-	for _, service := range append([]string{""}, services...) {
+	for _, service := range append([]string{""}, builtIn...) {
 		if got := check(service); got != `{"status":"SERVING_STATUS_SERVING"}` {
 			t.Fatalf("before the drain, health of %q: %s", service, got)
 		}
 	}
 	d.begin()
-	for _, service := range append([]string{""}, services...) {
+	for _, service := range append([]string{""}, builtIn...) {
 		if got := check(service); got != `{"status":"SERVING_STATUS_NOT_SERVING"}` {
 			t.Fatalf("once the drain begins, health of %q: %s", service, got)
 		}

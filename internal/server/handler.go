@@ -19,9 +19,10 @@ import (
 // A request passes the middleware listed here, outermost first; it is then
 // routed (routes.go: RPC paths, REST, the page); the interceptors of
 // handlerOptions record its outcome and validate each message against the
-// proto's rules (internal/validation); greeter answers it. age may be nil.
-func newHandler(cfg Config, d *drain, calls *callLimit, age *connAge) http.Handler {
-	rt := newRoutes(handlerOptions(cfg, d), cfg.Greeter, cfg.MaxMessageBytes, d.health)
+// proto's rules (internal/validation); greeter answers it, or a service of
+// svc. opts are handlerOptions'. age may be nil.
+func newHandler(cfg Config, d *drain, calls *callLimit, age *connAge, opts connect.HandlerOption, svc *services) http.Handler {
+	rt := newRoutes(opts, cfg.Greeter, cfg.MaxMessageBytes, d.health, svc)
 	return wrap(rt, slices.Concat(cfg.Middleware, []func(http.Handler) http.Handler{
 		GrowStack,                  // stack.go: the stack growth of HTTP/2 streams, once
 		trackCalls,                 // call.go: the call's state, which the next ones read
@@ -33,8 +34,8 @@ func newHandler(cfg Config, d *drain, calls *callLimit, age *connAge) http.Handl
 		grpcwebtext.Handler,        // gRPC-Web text mode
 		requireHTTP2ForGRPC,        // grpc_http1.go
 		checkConnectGET,            // connectget.go
-		capUnaryBodies(cfg.MaxMessageBytes, clientStreamPaths(services)), // bodycap.go
-		newDeadlines(cfg.MaxCallDuration).enforce,                        // deadline.go
+		capUnaryBodies(cfg.MaxMessageBytes, clientStreamPaths(svc.names)), // bodycap.go
+		newDeadlines(cfg.MaxCallDuration).enforce,                         // deadline.go
 	}))
 }
 
@@ -46,8 +47,10 @@ func wrap(h http.Handler, middleware []func(http.Handler) http.Handler) http.Han
 	return h
 }
 
-// handlerOptions returns the options of every connect-go handler: the
-// limits of cfg, and the interceptors, outermost first.
+// handlerOptions returns the options of every connect-go handler, the
+// greeter's and those of Config.Services alike: the limits of cfg, and the
+// interceptors, outermost first. Validation checks the greeter's request
+// messages only (package validation checks the types it is given).
 func handlerOptions(cfg Config, d *drain) connect.HandlerOption {
 	validate, err := validation.New(&rpc.HelloRequest{})
 	if err != nil {

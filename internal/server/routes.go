@@ -5,7 +5,6 @@ import (
 	"strings"
 
 	"connectrpc.com/connect"
-	"connectrpc.com/grpchealth"
 	"connectrpc.com/grpcreflect"
 
 	"github.com/hellorpc/hellorpc/gen/rpc_package/rpc_packageconnect"
@@ -14,20 +13,13 @@ import (
 	"github.com/hellorpc/hellorpc/web"
 )
 
-// services are the names that health and reflection report.
-var services = []string{
-	rpc_packageconnect.HelloWorldServiceName,
-	grpchealth.HealthV1ServiceName,
-	grpcreflect.ReflectV1ServiceName,
-	grpcreflect.ReflectV1AlphaServiceName,
-}
-
 // newRoutes returns every route of hellorpc, in one place: the services,
-// each with the handler options opts; REST under rest.Prefix (package
-// rest), which may read at most maxBytes of a body; the plain HTTP health
-// checks of h; and the page, with /openapi.yaml, for any other path.
-func newRoutes(opts connect.HandlerOption, greet greeter.Options, maxBytes int, h *health) *routes {
-	reflector := grpcreflect.NewStaticReflector(services...)
+// each with the handler options opts, and those of svc; REST under
+// rest.Prefix (package rest), which may read at most maxBytes of a body; the
+// plain HTTP health checks of h; and the page, with /openapi.yaml, for any
+// other path. Health (h) and reflection report every service of svc.
+func newRoutes(opts connect.HandlerOption, greet greeter.Options, maxBytes int, h *health, svc *services) *routes {
+	reflector := grpcreflect.NewStaticReflector(svc.names...)
 	// /healthz and /readyz for HTTP checkers, else the page at "/" and its files.
 	rt := &routes{fallback: h.probes(web.Handler())}
 	prefix, hello := rpc_packageconnect.NewHelloWorldServiceHandler(greeter.New(greet), opts)
@@ -42,6 +34,9 @@ func newRoutes(opts connect.HandlerOption, greet greeter.Options, maxBytes int, 
 	rt.handle(h.handler(opts))
 	rt.handle(grpcreflect.NewHandlerV1(reflector, opts))
 	rt.handle(grpcreflect.NewHandlerV1Alpha(reflector, opts))
+	for prefix, mounted := range svc.mounted {
+		rt.handle(prefix, mounted)
+	}
 	return rt
 }
 
@@ -99,24 +94,6 @@ func servicePrefix(path string) string {
 
 // isREST reports whether r is a REST call (a path under rest.Prefix).
 func isREST(r *http.Request) bool { return strings.HasPrefix(r.URL.Path, rest.Prefix) }
-
-// counted are the path prefixes of the services whose calls the in-flight
-// limit counts: every one but health, which a load balancer must still reach.
-var counted = func() map[string]bool {
-	prefixes := make(map[string]bool)
-	for _, name := range services {
-		if name != grpchealth.HealthV1ServiceName {
-			prefixes["/"+name+"/"] = true
-		}
-	}
-	return prefixes
-}()
-
-// isCall reports whether r is a call that the in-flight limit counts: a
-// REST call, or a call of a service other than health.
-func isCall(r *http.Request) bool {
-	return isREST(r) || counted[servicePrefix(r.URL.Path)]
-}
 
 // writeError answers r with err in the protocol of its route: REST's, or
 // that of its RPC.

@@ -23,13 +23,18 @@ type Server struct {
 }
 
 // New returns the Server that cfg describes; zero fields of cfg take their
-// defaults (see Config).
+// defaults (see Config). It panics when a service of cfg.Services cannot be
+// mounted (see Service).
 func New(cfg Config) *Server {
 	cfg = cfg.WithDefaults()
+	d := &drain{}
+	opts := handlerOptions(cfg, d)
+	svc := newServices(cfg.Services, opts)
+	d.health = newHealth(svc.names)
 	s := &Server{
 		cfg:   cfg,
-		drain: &drain{health: newHealth(services)},
-		calls: newCallLimit(cfg.MaxInflight, isCall, writeError),
+		drain: d,
+		calls: newCallLimit(cfg.MaxInflight, svc.isCall, writeError),
 	}
 	if cfg.MaxConnectionAge > 0 {
 		s.age = newConnAge(cfg.MaxConnectionAge, cfg.MaxConnectionAgeGrace)
@@ -39,7 +44,7 @@ func New(cfg Config) *Server {
 			cfg.Logger.Error("metrics of the server not registered", "error", err)
 		}
 	}
-	s.handler = newHandler(cfg, s.drain, s.calls, s.age)
+	s.handler = newHandler(cfg, s.drain, s.calls, s.age, opts, svc)
 	s.streamsCtx, s.cancelStreams = context.WithCancel(context.Background())
 	s.http = httpServer(cfg, s.handler)
 	if s.age != nil {

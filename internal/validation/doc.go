@@ -1,10 +1,11 @@
 // Package validation enforces the rules that hellorpc's proto declares with
-// buf.validate annotations, on every message of every RPC, and answers a
-// broken rule in hellorpc's wire contract.
+// buf.validate annotations, on every request message of its RPCs, and
+// answers a broken rule in hellorpc's wire contract.
 //
 // The rules live in proto/rpc_package/helloworld.proto (for HelloRequest.name:
 // not empty, at most 100 code points, each with the message a caller reads).
-// [New] returns a connect interceptor that checks each request message with
+// [New] returns a connect interceptor that checks each request message of the
+// types it is given (the calls of other services pass untouched) with
 // connectrpc.com/validate and buf.build/go/protovalidate: unary requests
 // before the handler runs, and each message of a client stream as the
 // handler receives it. A violation is answered with code invalid_argument,

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
@@ -14,6 +16,8 @@ import (
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 
 	rpc "github.com/hellorpc/hellorpc/gen/rpc_package"
+	"github.com/hellorpc/hellorpc/gen/rpc_package/rpc_packageconnect"
+	"github.com/hellorpc/hellorpc/internal/greeter"
 	"github.com/hellorpc/hellorpc/internal/testkit/assert"
 	"github.com/hellorpc/hellorpc/internal/validation"
 )
@@ -131,4 +135,38 @@ func ExampleNew() {
 	// Output:
 	// invalid_argument
 	// invalid_argument: invalid name: name must not be empty
+}
+
+// TestValidatesOnlyTheTypesItIsGiven serves SayHello, whose request is a
+// HelloRequest, through connect-go with an interceptor given HelloRequest
+// and with one given no type: only the first refuses an empty name, so a
+// service mounted beside the greeter is left to its own rules.
+func TestValidatesOnlyTheTypesItIsGiven(t *testing.T) {
+	t.Parallel()
+	none, err := validation.New()
+	assert.NoError(t, err, "validation.New()")
+	hello, err := interceptor()
+	assert.NoError(t, err, "validation.New(HelloRequest)")
+	for _, tc := range []struct {
+		name        string
+		interceptor connect.Interceptor
+		want        int
+	}{
+		{"given HelloRequest", hello, http.StatusBadRequest},
+		{"given no type", none, http.StatusOK},
+	} {
+		_, h := rpc_packageconnect.NewHelloWorldServiceHandler(greeter.New(greeter.Options{}), connect.WithInterceptors(tc.interceptor))
+		for _, path := range []string{rpc_packageconnect.HelloWorldServiceSayHelloProcedure, rpc_packageconnect.HelloWorldServiceLotsOfRepliesProcedure} {
+			body, contentType := `{"name":""}`, "application/json"
+			if path == rpc_packageconnect.HelloWorldServiceLotsOfRepliesProcedure { // a stream: one enveloped message
+				body, contentType = "\x00\x00\x00\x00\x0b"+body, "application/connect+json"
+			}
+			req := httptest.NewRequest(http.MethodPost, path, strings.NewReader(body))
+			req.Header.Set("Content-Type", contentType)
+			w := httptest.NewRecorder()
+			h.ServeHTTP(w, req)
+			refused := w.Code == http.StatusBadRequest || strings.Contains(w.Body.String(), "invalid_argument")
+			assert.Equal(t, refused, tc.want == http.StatusBadRequest, fmt.Sprintf("%s, %s with an empty name refused (%d %s)", tc.name, path, w.Code, w.Body))
+		}
+	}
 }
