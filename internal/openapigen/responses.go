@@ -73,12 +73,7 @@ func addResponses(c *v3.Components, op *v3.Operation, method protoreflect.Method
 	op.Responses.Codes.Set("400", statusResponse("invalid_argument: a request that breaks a rule declared in the proto, "+
 		"whose status names the field in a google.rpc.BadRequest detail; a body that is not the request in JSON; an unknown query parameter."))
 	if op.RequestBody != nil {
-		content := orderedmap.New[string, *v3.MediaType]()
-		content.Set("text/plain", &v3.MediaType{Schema: inline(&base.Schema{Type: []string{"string"}})})
-		op.Responses.Codes.Set("415", &v3.Response{
-			Description: "A request body that is not JSON (Content-Type other than application/json), answered in plain text.",
-			Content:     content,
-		})
+		op.Responses.Codes.Set("415", statusResponse("invalid_argument: a request body that is not JSON (Content-Type other than application/json)."))
 	}
 	tooMany := statusResponse("resource_exhausted: the server has as many calls in progress as it takes " +
 		"(then with Retry-After), or the request body is over the size limit.")

@@ -85,6 +85,6 @@ func New(prefix string, svc http.Handler, limits Limits) (http.Handler, error) {
 			WriteError(w, err)
 			return
 		}
-		mux.ServeHTTP(w, r)
+		statusErrors(mux).ServeHTTP(w, r)
 	}), nil
 }

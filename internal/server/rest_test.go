@@ -180,6 +180,41 @@ func TestRESTErrorsAreStatusesWithTheirHTTPCode(t *testing.T) {
 	}
 }
 
+// TestRESTRoutingErrorsAreStatuses checks the answers of the routing under
+// /v1/, which were plain text: an unknown path, a method or a body type a
+// binding does not take, and a path that is not clean (which was redirected
+// to another call: /v1/hello//replies to SayHello("replies")), each a
+// google.rpc.Status in JSON with its HTTP status.
+func TestRESTRoutingErrorsAreStatuses(t *testing.T) {
+	t.Parallel()
+	srv := servertest.Start(t, server.Config{})
+	client := servertest.HTTP1Client(t)
+	for _, tt := range []struct {
+		label, method, path, contentType, body string
+		wantStatus                             int
+		wantCode                               int32 // google.rpc.Code
+	}{
+		{"unknown path", "GET", "/v1/goodbye/eric", "", "", 404, 5},
+		{"the prefix alone", "GET", "/v1/", "", "", 404, 5},
+		{"a path one segment too long", "GET", "/v1/hello/eric/replies/all", "", "", 404, 5},
+		{"an empty name segment", "GET", "/v1/hello//replies", "", "", 404, 5},
+		{"a dot segment", "GET", "/v1/hello/./eric", "", "", 404, 5},
+		{"DELETE", "DELETE", "/v1/hello/eric", "", "", 405, 12},
+		{"PUT", "PUT", "/v1/hello", "application/json", `{"name":"eric"}`, 405, 12},
+		{"DELETE of the stream", "DELETE", "/v1/hello/eric/replies", "", "", 405, 12},
+		{"a form body", "POST", "/v1/hello", "application/x-www-form-urlencoded", "name=eric", 415, 3},
+		{"a text body", "POST", "/v1/hello", "text/plain", "eric", 415, 3},
+	} {
+		res, body := rest(t, client, tt.method, srv.URL+tt.path, tt.contentType, tt.body)
+		what := tt.label + ": " + tt.method + " " + tt.path
+		assert.Equal(t, res.StatusCode, tt.wantStatus, what+": status ("+body+")")
+		assert.Equal(t, res.Header.Get("Content-Type"), "application/json", what+": Content-Type")
+		st := restError(t, body)
+		assert.Equal(t, st.GetCode(), tt.wantCode, what+": google.rpc.Status code")
+		assert.True(t, st.GetMessage() != "", what+": the status has a message")
+	}
+}
+
 // TestRESTRepliesStream checks LotsOfReplies over REST: newline-delimited
 // JSON by default and server-sent events on request, each reply flushed as
 // it is sent (the first arrives while the server holds the rest).
