@@ -67,22 +67,26 @@ var replies = func() []reply {
 // the last DATA frame, or on the trailers' HEADERS for gRPC, never on a
 // separate empty DATA frame sent after the body. A proxy that holds a body
 // until its stream ends (HAProxy does) would otherwise wait for that frame.
+// Write coalescing gathers frames into fewer writes and must not change them.
 func TestRepliesEndWithTheirLastFrame(t *testing.T) {
 	t.Parallel()
-	srv := servertest.Start(t, server.Config{})
-	for _, rp := range replies {
-		t.Run(rp.name, func(t *testing.T) {
-			frames := replyFrames(t, srv.URL, rp)
-			t.Logf("%s %s: %s", rp.method, rp.path, describe(frames))
-			if last := frames[len(frames)-1]; rp.trailers && last.Type != h2frame.Headers {
-				t.Errorf("gRPC answer ends with %v, want its trailers' HEADERS", last)
-			}
-			for _, f := range frames {
-				if f.Type == h2frame.Data && len(f.Payload) == 0 {
-					t.Errorf("an empty DATA frame: %s", describe(frames))
+	for _, coalescing := range []bool{true, false} {
+		srv := servertest.Start(t, server.Config{DisableWriteCoalescing: !coalescing})
+		for _, rp := range replies {
+			t.Run(fmt.Sprintf("%s/coalescing=%t", rp.name, coalescing), func(t *testing.T) {
+				frames := replyFrames(t, srv.URL, rp)
+				t.Logf("%s %s: %s", rp.method, rp.path, describe(frames))
+				if last := frames[len(frames)-1]; rp.trailers && last.Type != h2frame.Headers {
+					t.Errorf("gRPC answer ends with %v, want its trailers' HEADERS", last)
 				}
-			}
-		})
+				for _, f := range frames {
+					if f.Type == h2frame.Data && len(f.Payload) == 0 {
+						t.Errorf("an empty DATA frame: %s", describe(frames))
+						break
+					}
+				}
+			})
+		}
 	}
 }
 
