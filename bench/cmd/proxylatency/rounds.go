@@ -28,8 +28,8 @@ func statsOf(sorted []time.Duration) stats {
 // results are the stats of each round, by scenario and server name.
 type results map[string]map[string][]stats
 
-// rounds deploys each server in turn, in an order that moves by one each
-// round, and measures every scenario against it.
+// rounds deploys each server in turn and measures every scenario against
+// it, the servers and the scenarios in orders that move by one each round.
 func rounds(ctx context.Context, cfg config) (results, error) {
 	dir, err := os.MkdirTemp("", "proxylatency")
 	if err != nil {
@@ -44,7 +44,8 @@ func rounds(ctx context.Context, cfg config) (results, error) {
 			if err != nil {
 				return nil, fmt.Errorf("%s: %w", s.name, err)
 			}
-			for _, sc := range scenarios {
+			for j := range scenarios {
+				sc := scenarios[(j+round)%len(scenarios)] // none always first after the deployment starts
 				latencies, err := measure(ctx, sc, d, cfg.calls, cfg.workers)
 				if err != nil {
 					d.stop()
