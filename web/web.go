@@ -133,9 +133,29 @@ func Handler() http.Handler {
 		h.Set("Content-Length", strconv.Itoa(len(body.body)))
 		w.WriteHeader(http.StatusOK)
 		if r.Method != http.MethodHead {
-			_, _ = w.Write(body.body)
+			writeBody(w, r, body.body)
 		}
 	})
+}
+
+// lastPart is the most that net/http's HTTP/2 server keeps of a handler's
+// writes before it sends them (a larger write goes out at once).
+const lastPart = 4 << 10
+
+// writeBody writes body, over HTTP/2 in two parts: the last lastPart bytes
+// stay in net/http's buffer until the handler returns and then go out in
+// the DATA frame that ends the stream. Written at once, a body larger than
+// that buffer would be sent before the handler returns, and the stream
+// ended by a separate empty DATA frame, which a proxy may wait for before
+// it passes the body on.
+func writeBody(w http.ResponseWriter, r *http.Request, body []byte) {
+	if r.ProtoMajor == 2 && len(body) > lastPart {
+		if _, err := w.Write(body[:len(body)-lastPart]); err != nil {
+			return // the client is gone
+		}
+		body = body[len(body)-lastPart:]
+	}
+	_, _ = w.Write(body)
 }
 
 // loaded is load's table, made once: it is read-only, and every Handler

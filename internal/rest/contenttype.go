@@ -2,9 +2,10 @@ package rest
 
 import "net/http"
 
-// jsonContentType corrects the Content-Type of vanguard's answers to a body
-// it could not decode: the error is JSON, labelled with the target's
-// application/proto. Every REST answer here is JSON.
+// jsonContentType is the ResponseWriter of vanguard's unary answers. It
+// corrects the Content-Type of its answers to a body it could not decode:
+// the error is JSON, labelled with the target's application/proto. Every
+// REST answer here is JSON.
 type jsonContentType struct {
 	http.ResponseWriter
 	checked bool
@@ -29,13 +30,13 @@ func (w *jsonContentType) Write(p []byte) (int, error) {
 	return w.ResponseWriter.Write(p)
 }
 
-// Flush keeps streaming through the wrapper.
-func (w *jsonContentType) Flush() {
-	w.check()
-	if f, ok := w.ResponseWriter.(http.Flusher); ok {
-		f.Flush()
-	}
-}
+// Flush does not flush: every binding that vanguard serves here is unary
+// (the stream of replies is streamReplies'), and vanguard flushes once its
+// reply is written. The reply is sent when the handler returns, which over
+// HTTP/2 ends the stream with its last DATA frame; flushed before, it would
+// be followed by a separate empty DATA frame, which a proxy may wait for
+// before it passes the reply on.
+func (*jsonContentType) Flush() {}
 
 // Unwrap lets http.ResponseController reach the connection's writer.
 func (w *jsonContentType) Unwrap() http.ResponseWriter { return w.ResponseWriter }

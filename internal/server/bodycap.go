@@ -1,12 +1,6 @@
 package server
 
-import (
-	"net/http"
-
-	"connectrpc.com/grpcreflect"
-	"google.golang.org/protobuf/reflect/protoreflect"
-	"google.golang.org/protobuf/reflect/protoregistry"
-)
+import "net/http"
 
 // envelopeAllowance is what a unary body may hold beyond its one message:
 // the 5-byte envelope prefix of gRPC and gRPC-Web, with room to spare.
@@ -29,29 +23,4 @@ func capUnaryBodies(maxMessageBytes int, clientStreams map[string]bool) func(htt
 			next.ServeHTTP(w, r)
 		})
 	}
-}
-
-// clientStreamPaths returns the paths ("/package.Service/Method") of the
-// methods of the named services whose client sends a stream, as the global
-// protobuf registry describes them.
-func clientStreamPaths(serviceNames []string) map[string]bool {
-	// grpcreflect keeps its descriptors out of the global registry.
-	paths := map[string]bool{
-		"/" + grpcreflect.ReflectV1ServiceName + "/ServerReflectionInfo":      true,
-		"/" + grpcreflect.ReflectV1AlphaServiceName + "/ServerReflectionInfo": true,
-	}
-	for _, name := range serviceNames {
-		d, err := protoregistry.GlobalFiles.FindDescriptorByName(protoreflect.FullName(name))
-		service, ok := d.(protoreflect.ServiceDescriptor)
-		if err != nil || !ok {
-			continue // not registered (grpchealth keeps its own; all but Watch are unary)
-		}
-		methods := service.Methods()
-		for i := range methods.Len() {
-			if m := methods.Get(i); m.IsStreamingClient() {
-				paths["/"+name+"/"+string(m.Name())] = true
-			}
-		}
-	}
-	return paths
 }

@@ -12,7 +12,8 @@ import (
 // callState is what the server keeps of one request while it serves it, in
 // one allocation: the call's context, which is also its request body
 // (callctx.go), the copy of the request that carries them, the recorder of
-// the answer, and the RPC's outcome as connect-go reports it (outcome.go).
+// the answer, the writer that holds a single reply's flushes (holdflush.go),
+// and the RPC's outcome as connect-go reports it (outcome.go).
 // trackCalls makes it, outermost; the access log and the deadlines read it
 // (callOf) and know nothing of each other.
 type callState struct {
@@ -33,6 +34,7 @@ type callState struct {
 
 	req     http.Request     // the request that carries the call, a copy of the one that came
 	rec     responseRecorder // the access log's, when it logs
+	held    heldWriter       // holdFlushes', for a call that answers one message
 	logged  bool             // the access log keeps this call: outcome is recorded
 	outcome outcome
 }
