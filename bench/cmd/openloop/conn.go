@@ -76,7 +76,8 @@ type conn struct {
 	hbuf     bytes.Buffer
 	next     uint32           // next stream id
 	open     map[uint32]*call // streams in flight
-	maxOpen  int              // the server's SETTINGS_MAX_CONCURRENT_STREAMS
+	maxOpen  int              // the server's SETTINGS_MAX_CONCURRENT_STREAMS; 0 until its SETTINGS came
+	settled  bool             // the server's first SETTINGS came
 	sendWin  int              // connection-level send window
 	waiting  []*call          // calls waiting for a stream or window
 	closed   bool
@@ -96,7 +97,7 @@ func dial(addr string, p protocol, fifo bool) (*conn, error) {
 		return nil, fmt.Errorf("dial %s: %w", addr, err)
 	}
 	c := &conn{p: p, addr: addr, nc: nc, w: bufio.NewWriterSize(nc, 64<<10), next: 1,
-		open: map[uint32]*call{}, maxOpen: 100, sendWin: 65535, fifo: fifo}
+		open: map[uint32]*call{}, sendWin: 65535, fifo: fifo}
 	c.enc = hpack.NewEncoder(&c.hbuf)
 	c.w.WriteString("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n")
 	settings := make([]byte, 6)
@@ -268,6 +269,9 @@ func (c *conn) handle(typ, flags byte, id uint32, payload []byte, dec *hpack.Dec
 	case 0x4: // SETTINGS
 		if flags&1 != 0 {
 			return nil
+		}
+		if !c.settled { // no limit given: RFC 9113's default, none; take many
+			c.settled, c.maxOpen = true, 1000
 		}
 		for i := 0; i+6 <= len(payload); i += 6 {
 			if binary.BigEndian.Uint16(payload[i:]) == 3 {
