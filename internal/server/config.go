@@ -89,9 +89,12 @@ type Config struct {
 	MaxConnections int
 
 	// MaxInflight caps the calls in progress at once (streams included,
-	// health checks not); calls beyond it are answered at once with
-	// resource_exhausted (Connect: 429) and Retry-After. Default
-	// DefaultMaxInflight(): 256 per CPU the process may use.
+	// health checks not); calls beyond it wait in a queue of as many, up to
+	// 100 ms while it drains and 5 ms, newest first, once it stands (adaptive
+	// LIFO with CoDel, admit.go), and are then answered with
+	// resource_exhausted (Connect: 429) and Retry-After; so are calls that
+	// find the queue full, at once. Default DefaultMaxInflight(): 256 per CPU
+	// the process may use.
 	MaxInflight int
 
 	// MaxConnectionAge retires connections this old, give or take a tenth:
