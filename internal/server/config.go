@@ -93,7 +93,8 @@ type Config struct {
 	// 100 ms while it drains and 5 ms, newest first, once it stands (adaptive
 	// LIFO with CoDel, admit.go), and are then answered with
 	// resource_exhausted (Connect: 429) and Retry-After; so are calls that
-	// find the queue full, at once. Default DefaultMaxInflight(): 256 per CPU
+	// find the queue full, at once. A call whose client deadline passes while
+	// it waits is answered deadline_exceeded, none of its work done. Default DefaultMaxInflight(): 256 per CPU
 	// the process may use.
 	MaxInflight int
 

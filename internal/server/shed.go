@@ -41,11 +41,13 @@ func (l *callLimit) limit(next http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 			return
 		}
-		if !l.acquire(r) {
-			l.shed.Add(1)
-			w.Header().Set("Retry-After", "1")
-			msg := fmt.Sprintf("server overloaded: %d calls in flight, the most it takes at once; retry later", l.max)
-			l.refuse(w, r, connect.NewError(connect.CodeResourceExhausted, errors.New(msg)))
+		c, r := callOf(w, r)
+		if err := l.acquire(r, c.start); err != nil {
+			if connect.CodeOf(err) == connect.CodeResourceExhausted {
+				l.shed.Add(1)
+				w.Header().Set("Retry-After", "1")
+			}
+			l.refuse(w, r, err)
 			return
 		}
 		l.inflight.Add(1)
@@ -57,20 +59,44 @@ func (l *callLimit) limit(next http.Handler) http.Handler {
 	})
 }
 
-// acquire takes a slot for r, waiting in the queue if it must, and reports
-// whether r got one.
-func (l *callLimit) acquire(r *http.Request) bool {
+// acquire takes a slot for r, which arrived at start, waiting in the queue
+// if it must, but not past the deadline its client gave (Connect-Timeout-Ms,
+// Grpc-Timeout): a call whose deadline passes while it waits is answered
+// deadline_exceeded without doing any of its work; one that finds no slot
+// in its wait, or the queue full, resource_exhausted.
+func (l *callLimit) acquire(r *http.Request, start time.Time) error {
 	waiter, ok := l.admit.acquire(time.Now())
-	if waiter == nil {
-		return ok
+	if !ok {
+		return l.overloaded()
 	}
-	timer := time.NewTimer(l.admit.wait())
+	if waiter == nil {
+		return nil
+	}
+	wait, byDeadline := l.admit.wait(), false
+	if timeout, ok := clientTimeout(r.Header); ok {
+		if left := time.Until(start.Add(timeout)); left < wait {
+			wait, byDeadline = max(left, 0), true
+		}
+	}
+	timer := time.NewTimer(wait)
 	defer timer.Stop()
 	select {
 	case <-waiter.ready:
-		return true
+		return nil
 	case <-timer.C:
 	case <-r.Context().Done():
 	}
-	return l.admit.giveUp(waiter, time.Now())
+	if l.admit.giveUp(waiter, time.Now()) {
+		return nil
+	}
+	if byDeadline {
+		return connect.NewError(connect.CodeDeadlineExceeded,
+			fmt.Errorf("deadline passed while the call waited for one of the %d calls in flight to end", l.max))
+	}
+	return l.overloaded()
+}
+
+func (l *callLimit) overloaded() error {
+	msg := fmt.Sprintf("server overloaded: %d calls in flight, the most it takes at once; retry later", l.max)
+	return connect.NewError(connect.CodeResourceExhausted, errors.New(msg))
 }
