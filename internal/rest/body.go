@@ -2,6 +2,7 @@ package rest
 
 import (
 	"compress/gzip"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -40,6 +41,8 @@ func clientBody(r *http.Request, maxBytes int64) error {
 // boundedBody reads at most left bytes; its read errors are connect errors,
 // which vanguard answers with their code: resource_exhausted past the bound
 // (or past an http.MaxBytesReader in front, such as the server's body cap),
+// deadline_exceeded (504) or canceled when the call ended while the body was
+// still owed (the read then returns the call context's error), and
 // invalid_argument for anything else.
 type boundedBody struct {
 	r    io.Reader
@@ -62,6 +65,10 @@ func (b *boundedBody) Read(p []byte) (int, error) {
 		return n, err
 	case errors.As(err, &tooLarge):
 		return n, connect.NewError(connect.CodeResourceExhausted, fmt.Errorf("request body larger than %d bytes", tooLarge.Limit))
+	case errors.Is(err, context.DeadlineExceeded):
+		return n, connect.NewError(connect.CodeDeadlineExceeded, fmt.Errorf("read the request body: %w", err))
+	case errors.Is(err, context.Canceled):
+		return n, connect.NewError(connect.CodeCanceled, fmt.Errorf("read the request body: %w", err))
 	default:
 		return n, connect.NewError(connect.CodeInvalidArgument, fmt.Errorf("read the request body: %w", err))
 	}

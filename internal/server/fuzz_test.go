@@ -39,6 +39,7 @@ func FuzzHandler(f *testing.F) {
 		{sayHello, "encoding=proto&base64=1&message=!!!*", "", "", nil, false, true},
 		{sayHello, "encoding=json&message=%7B%22name%22%3A%22eric%22%7D", "", "", nil, true, true},
 		{sayHello, "encoding=proto&base64=1&compression=gzip&message=H4sI", "", "", nil, false, true},
+		{sayHello, "encoding=proto&bas%6564=%31&message=!!!*", "", "", nil, false, true},
 		{"/rpc_package.HelloWorldService/%53ayHello", "", "application/grpc", "", frame(0, 6, []byte("\x0a\x04eric")), true, false},
 		{"/v1/hello/eric", "", "", "", nil, false, true},
 		{"/v1/hello/a%2Fb/replies", "", "", "", nil, true, true},

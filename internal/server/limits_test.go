@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"bytes"
 	"context"
 	"io"
 	"net"
@@ -118,4 +119,43 @@ func TestIdleConnectionsCannotLockNewClientsOut(t *testing.T) {
 	}
 	t.Logf("%d of %d idle connections were closed", closed, len(idle))
 	assert.True(t, closed >= len(idle)+2-limit, "at most the limit stays open")
+}
+
+// TestCallWhoseDeadlinePassesInTheQueueIsNotServed fills the server's one
+// slot and sends calls whose client deadline (30 ms, shorter than the
+// queue's wait) passes while they wait for it: each is answered
+// deadline_exceeded, not served late nor shed as overload, in every
+// protocol's own form.
+func TestCallWhoseDeadlinePassesInTheQueueIsNotServed(t *testing.T) {
+	t.Parallel()
+	forever := func(ctx context.Context, _ int) error { <-ctx.Done(); return ctx.Err() }
+	srv := servertest.Start(t, server.Config{MaxInflight: 1, Greeter: greeter.Options{Pace: forever}})
+	h2c := servertest.H2CClient(t)
+	held := rpc_packageconnect.NewHelloWorldServiceClient(h2c, srv.URL)
+	stream, err := held.LotsOfReplies(ctx(t), &rpc.HelloRequest{Name: "eric"})
+	assert.NoError(t, err, "LotsOfReplies")
+	assert.True(t, stream.Receive(), "first reply of the held stream")
+	t.Cleanup(func() { stream.Close() })
+
+	for _, row := range []struct {
+		name, contentType, timeoutHeader, timeout string
+		body                                      []byte
+		wantStatus                                int
+	}{
+		{"connect", "application/json", "Connect-Timeout-Ms", "30", []byte(`{"name":"eric"}`), http.StatusGatewayTimeout},
+		{"grpc", "application/grpc", "Grpc-Timeout", "30m", frame(0, 6, []byte("\x0a\x04eric")), http.StatusOK},
+	} {
+		t.Run(row.name, func(t *testing.T) {
+			req, err := http.NewRequestWithContext(ctx(t), http.MethodPost, srv.URL+sayHello, bytes.NewReader(row.body))
+			assert.NoError(t, err, "new request")
+			req.Header.Set("Content-Type", row.contentType)
+			req.Header.Set("TE", "trailers")
+			req.Header.Set(row.timeoutHeader, row.timeout)
+			res, err := h2c.Do(req)
+			assert.NoError(t, err, "request")
+			status, code, body := outcome(t, res)
+			assert.Equal(t, status, row.wantStatus, "HTTP status (body "+truncate(body)+")")
+			assert.Equal(t, code, "deadline_exceeded", "code (body "+truncate(body)+")")
+		})
+	}
 }

@@ -32,7 +32,7 @@ func registerMetrics(t *telemetry.Telemetry, calls *callLimit, d *drain, conns *
 	for _, err := range []error{
 		t.Gauge("hellorpc.calls.in_flight", "Calls in progress (health checks aside).",
 			func(report func(int64, ...attribute.KeyValue)) { report(calls.inflight.Load()) }),
-		t.Counter("hellorpc.calls.shed", "Calls answered resource_exhausted at once because -max-inflight were in progress.",
+		t.Counter("hellorpc.calls.shed", "Calls answered resource_exhausted because -max-inflight were in progress (after their wait in the queue, or at once when it was full).",
 			calls.shed.Load),
 		t.Gauge("hellorpc.draining", "1 while the server drains (health NOT_SERVING), else 0.",
 			func(report func(int64, ...attribute.KeyValue)) { report(bool01(d.draining.Load())) }),

@@ -6,6 +6,7 @@ import (
 	"compress/gzip"
 	"context"
 	"encoding/json"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -322,4 +323,30 @@ func TestRESTPassesTheMiddleware(t *testing.T) {
 	assert.Equal(t, line.Path, "/v1/hello/eric", "logged path (as sent, not transcoded)")
 	assert.Equal(t, line.Protocol, "rest", "logged protocol")
 	assert.Equal(t, line.Code, "ok", "logged code")
+}
+
+// TestRESTBodyPastItsDeadline sends a REST body that stops after its first
+// byte: the call ends at the server's cap with 504 and deadline_exceeded
+// (google.rpc.Status code 4), not 400 invalid_argument, on either HTTP
+// version.
+func TestRESTBodyPastItsDeadline(t *testing.T) {
+	t.Parallel()
+	srv := servertest.Start(t, server.Config{MaxCallDuration: 300 * time.Millisecond})
+	for _, tr := range transports {
+		t.Run(tr.name, func(t *testing.T) {
+			t.Parallel()
+			body, stall := io.Pipe()
+			t.Cleanup(func() { stall.Close() })
+			go func() { _, _ = stall.Write([]byte("{")) }() // one byte, then nothing
+			req, err := http.NewRequestWithContext(ctx(t), http.MethodPost, srv.URL+"/v1/hello", body)
+			assert.NoError(t, err, "new request")
+			req.Header.Set("Content-Type", "application/json")
+			res, err := tr.client(t).Do(req)
+			assert.NoError(t, err, "request")
+			defer res.Body.Close()
+			text := readAll(t, res)
+			assert.Equal(t, res.StatusCode, http.StatusGatewayTimeout, "status (body "+text+")")
+			assert.Equal(t, restError(t, text).GetCode(), int32(4), "deadline_exceeded")
+		})
+	}
 }
