@@ -36,7 +36,7 @@ func registerMetrics(t *telemetry.Telemetry, calls *callLimit, d *drain, conns *
 			calls.shed.Load),
 		t.Gauge("hellorpc.draining", "1 while the server drains (health NOT_SERVING), else 0.",
 			func(report func(int64, ...attribute.KeyValue)) { report(bool01(d.draining.Load())) }),
-		t.Gauge("hellorpc.connections.open", "Open connections by HTTP version (2: cleartext HTTP/2; 1.1: the rest, TLS included).",
+		t.Gauge("hellorpc.connections.open", "Open connections by HTTP version (2: HTTP/2, h2c or over TLS; 1.1: the rest).",
 			func(report func(int64, ...attribute.KeyValue)) {
 				var h1, h2 int64
 				if l := conns.Load(); l != nil {
@@ -55,13 +55,8 @@ func registerMetrics(t *telemetry.Telemetry, calls *callLimit, d *drain, conns *
 			stat(func(l *listeners) int64 { w, _ := l.coalesce.Stats(); return w })),
 		t.Counter("hellorpc.coalesce.flushes", "Socket writes in which the queued writes went out.",
 			stat(func(l *listeners) int64 { _, f := l.coalesce.Stats(); return f })),
-		t.Counter("hellorpc.connections.flooded", "Cleartext HTTP/2 connections closed with GOAWAY ENHANCE_YOUR_CALM for a flood of cheap frames or resets.",
-			stat(func(l *listeners) int64 {
-				if l.guard == nil {
-					return 0
-				}
-				return l.guard.Stats().Floods
-			})),
+		t.Counter("hellorpc.connections.flooded", "HTTP/2 connections closed with GOAWAY ENHANCE_YOUR_CALM for a flood of cheap frames or resets.",
+			stat(func(l *listeners) int64 { return l.guard.Stats().Floods })),
 		t.Counter("hellorpc.connections.evicted", "Idle connections closed to make room at -max-connections.",
 			stat(func(l *listeners) int64 { _, evicted, _ := l.Stats(); return evicted })),
 		t.Counter("hellorpc.connections.refused", "New connections closed at -max-connections because every open one was busy.",
