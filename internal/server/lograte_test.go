@@ -59,8 +59,8 @@ func TestClientCausedLogLinesAreBounded(t *testing.T) {
 				conn, err := net.Dial("tcp", addr)
 				assert.NoError(t, err, "dial")
 				_ = conn.SetDeadline(time.Now().Add(20 * time.Second))
-				_, _ = conn.Write(make([]byte, 5)) // a record header that is no TLS record
-				_, _ = conn.Read(make([]byte, 100))                         // until the server closes it
+				_, _ = conn.Write(make([]byte, 5))  // a record header that is no TLS record
+				_, _ = conn.Read(make([]byte, 100)) // until the server closes it
 				conn.Close()
 			}
 		}, true},
