@@ -15,14 +15,14 @@
 //	srv := &http.Server{ConnState: l.ConnState}
 //	srv.Serve(l)
 //
-// Under TLS, give the server the TLS listener on top of this one; ConnState
-// unwraps *tls.Conn. Wrap outside other connection wrappers (the server gets
+// Under TLS, give the server the TLS listener on top of this one (or one
+// that terminates TLS below it, package tlsterm); ConnState finds its
+// connection below any that wraps it through a NetConn method. Wrap outside other connection wrappers (the server gets
 // these connections): ReadFrom and CloseWrite of the connection below are
 // kept.
 package connlimit
 
 import (
-	"crypto/tls"
 	"errors"
 	"io"
 	"net"
@@ -30,6 +30,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/hellorpc/hellorpc/internal/netconn"
 )
 
 // Listener hands out connections up to a limit; see the package doc.
@@ -92,10 +94,7 @@ func (l *Listener) Accept() (net.Conn, error) {
 // ConnState is the http.Server.ConnState hook that tells the listener which
 // connections are idle. Chain it if the server needs the hook for more.
 func (l *Listener) ConnState(c net.Conn, state http.ConnState) {
-	if tc, ok := c.(*tls.Conn); ok {
-		c = tc.NetConn()
-	}
-	cc, ok := c.(*conn)
+	cc, ok := Accepted(c).(*conn)
 	if !ok {
 		return
 	}
@@ -115,6 +114,16 @@ func (l *Listener) ConnState(c net.Conn, state http.ConnState) {
 	case http.StateHijacked, http.StateClosed:
 		l.forgetLocked(cc)
 	}
+}
+
+// Accepted returns the connection of a Listener, as its Accept returned it,
+// that c is or wraps (through NetConn methods, as *tls.Conn has), or c if
+// there is none: the connection Each reports for c.
+func Accepted(c net.Conn) net.Conn {
+	if cc, ok := netconn.Find[*conn](c); ok {
+		return cc
+	}
+	return c
 }
 
 // forgetLocked drops c from the count; l.mu is held.

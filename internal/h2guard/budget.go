@@ -1,30 +1,90 @@
 package h2guard
 
-import "time"
+import (
+	"sync/atomic"
+	"time"
+)
 
 // window is the period over which a budget counts frames.
 const window = 10 * time.Second
 
-// budget counts, per window, the cheap frames a peer sends (empty DATA
-// frames that do not end a stream, SETTINGS and PING that are not
-// acknowledgements, WINDOW_UPDATE, PRIORITY, empty CONTINUATION, unknown
-// types) and its stream resets, against the frames that carry work (HEADERS,
-// DATA with payload). It trips when a window holds more cheap frames than
-// max plus ten per frame of work, or more resets than max/10 plus half the
-// HEADERS frames (a rapid reset: streams opened only to be cancelled).
-type budget struct {
-	in          scanner // the peer's frames, past the preface
-	max         int
-	windowStart time.Time
-	cheap, work int
-	resets      int
-	headers     int
-	lastStream  uint32 // highest stream whose header block the peer completed
-	tripped     string // why, once tripped
+// Costs and credits are counted in 1/unit of a cheap frame.
+const unit = 1 << 10
+
+// fullData is how many bytes of data make a DATA frame work rather than
+// cheap: a frame with less costs net/http about as much as one with none.
+// A DATA frame with some data, but less, costs at most 1/smallShare of a
+// cheap frame, the share falling as its data grows: a stream of small
+// messages sends one such frame per message, and each message is work for
+// the handler, while a message sent a byte a frame costs as many frames as
+// it has bytes.
+const (
+	fullData   = 64
+	smallShare = 32
+)
+
+// maxGoAways is how many GOAWAY frames a peer may send on a connection: one
+// or two for a graceful close (RFC 9113 §6.8). net/http logs each one that
+// carries an error code.
+const maxGoAways = 8
+
+// sent counts what net/http wrote on a connection that the budget weighs:
+// the DATA frames (a peer's WINDOW_UPDATE and PING frames answer them) and
+// the streams it reset for the peer's errors (the "MadeYouReset" pattern:
+// frames that are cheap to send but make the server end a stream, which
+// costs as much as a stream reset by the peer). The writing goroutine
+// counts; the reading one reads.
+type sent struct {
+	data, resets atomic.Int64
 }
 
-func newBudget(max int) *budget {
-	return &budget{max: max, in: scanner{skip: len(preface)}}
+// frame counts one frame that net/http wrote.
+func (s *sent) frame(h header) {
+	switch {
+	case h.typ == frameData:
+		s.data.Add(1)
+	case h.typ == frameRSTStream && h.length >= 4 && peerCaused(h.code()):
+		s.resets.Add(1)
+	}
+}
+
+// peerCaused reports whether net/http resets a stream with code for
+// something its peer sent: every code but NO_ERROR (the handler answered
+// without reading the whole request), INTERNAL_ERROR (the handler
+// panicked) and CANCEL.
+func peerCaused(code uint32) bool {
+	return code != codeNoError && code != codeInternalError && code != codeCancel
+}
+
+// budget weighs, per window, what a peer's frames cost net/http against the
+// work they carry. Cheap frames cost a unit each: SETTINGS, PING and their
+// acknowledgements, WINDOW_UPDATE, PRIORITY, GOAWAY, empty CONTINUATION,
+// unknown types, and DATA frames with no data (empty, or padding only) that
+// do not end a stream; a DATA frame with less than fullData bytes of data
+// costs a fraction of one. Work earns ten units: each HEADERS frame, each
+// DATA frame that net/http sent (which the peer's flow control and pings
+// answer), and each DATA frame of the peer's with data, in proportion up to
+// fullData*10 bytes. The budget trips when a window's cost goes over max
+// units plus the credit, when its stream resets (the peer's and those its
+// errors made net/http send) go over max/10 plus half the HEADERS frames (a
+// rapid reset: streams opened only to be cancelled), or at the connection's
+// (maxGoAways+1)th GOAWAY.
+type budget struct {
+	in           scanner // the peer's frames, past the preface
+	max          int
+	sent         *sent
+	windowStart  time.Time
+	cost, credit int64
+	resets       int64
+	headers      int64
+	sentBase     [2]int64 // sent's counts at the window's start
+	goAways      int
+	lastStream   uint32 // highest stream whose header block the peer completed
+	tripped      string // why, once tripped
+}
+
+func newBudget(max int, s *sent) *budget {
+	return &budget{max: max, sent: s, in: scanner{skip: len(preface)}}
 }
 
 // feed scans bytes the peer sent, read at now, and reports whether the
@@ -35,33 +95,54 @@ func (b *budget) feed(p []byte, now time.Time) bool {
 	}
 	b.in.feed(p, func(h header) {
 		if now.Sub(b.windowStart) > window {
-			b.windowStart, b.cheap, b.work, b.resets, b.headers = now, 0, 0, 0, 0
+			b.windowStart, b.cost, b.credit, b.resets, b.headers = now, 0, 0, 0, 0
+			b.sentBase = [2]int64{b.sent.data.Load(), b.sent.resets.Load()}
 		}
-		switch {
-		case h.typ == frameHeaders:
-			b.work++
-			b.headers++
-		case h.typ == frameData && (h.length > 0 || h.flags&flagEndStream != 0):
-			b.work++
-		case h.typ == frameRSTStream:
-			b.resets++
-		case (h.typ == frameSettings || h.typ == framePing) && h.flags&flagAck != 0:
-		case h.typ == frameGoAway:
-		case h.typ == frameContinuation && h.length > 0:
-		default:
-			b.cheap++
-		}
+		b.weigh(h)
 		// A stream counts as one net/http may have processed once its
 		// header block is whole.
 		if (h.typ == frameHeaders || h.typ == frameContinuation) && !b.in.inBlock {
 			b.lastStream = max(b.lastStream, b.in.blockStream)
 		}
+		sentData := b.sent.data.Load() - b.sentBase[0]
+		sentResets := b.sent.resets.Load() - b.sentBase[1]
 		switch {
-		case b.cheap > b.max+10*b.work:
+		case b.cost > int64(b.max)*unit+b.credit+10*unit*sentData:
 			b.tripped = "too many frames without payload"
-		case b.resets > b.max/10+b.headers/2:
+		case b.resets+sentResets > int64(b.max/10)+b.headers/2:
 			b.tripped = "too many stream resets"
+		case b.goAways > maxGoAways:
+			b.tripped = "too many GOAWAY frames"
 		}
 	})
 	return b.tripped != ""
+}
+
+// weigh adds the cost or credit of one frame of the peer's.
+func (b *budget) weigh(h header) {
+	switch h.typ {
+	case frameHeaders:
+		b.credit += 10 * unit
+		b.headers++
+	case frameData:
+		switch d := h.data(); {
+		case d >= fullData:
+			b.credit += min(10*unit, int64(d)*unit/fullData)
+		case d > 0:
+			b.cost += int64(fullData-d) * unit / (fullData * smallShare)
+		case h.flags&flagEndStream == 0:
+			b.cost += unit
+		}
+	case frameRSTStream:
+		b.resets++
+	case frameContinuation:
+		if h.length == 0 {
+			b.cost += unit
+		}
+	case frameGoAway:
+		b.goAways++
+		b.cost += unit
+	default:
+		b.cost += unit
+	}
 }

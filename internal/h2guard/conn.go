@@ -7,6 +7,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/hellorpc/hellorpc/internal/netconn"
 )
 
 // ErrEnhanceYourCalm is what a guarded connection's Read returns once its
@@ -25,6 +27,8 @@ type conn struct {
 	// Used by the reading goroutine only.
 	seen   int     // bytes of the preface matched so far; -1: not HTTP/2
 	budget *budget // nil: no flood budget
+
+	sent sent // what net/http wrote that the budget weighs
 
 	h2 atomic.Bool // the peer sent the whole client preface
 
@@ -50,7 +54,7 @@ type conn struct {
 func newConn(c net.Conn, l *Listener) *conn {
 	cc := &conn{Conn: c, l: l}
 	if l.max >= 0 {
-		cc.budget = newBudget(l.max)
+		cc.budget = newBudget(l.max, &cc.sent)
 	}
 	return cc
 }
@@ -137,7 +141,7 @@ func (c *conn) Write(p []byte) (int, error) {
 
 // writeLocked writes p, following its frames; c.wmu is held.
 func (c *conn) writeLocked(p []byte) (int, error) {
-	c.out.feed(p, nil)
+	c.out.feed(p, c.sent.frame)
 	n, err := c.Conn.Write(p)
 	if err != nil {
 		c.broken = true
@@ -267,6 +271,9 @@ func (c *conn) ReadFrom(r io.Reader) (int64, error) {
 
 type writerOnly struct{ io.Writer }
 
+// NetConn returns the connection this one wraps.
+func (c *conn) NetConn() net.Conn { return c.Conn }
+
 // CloseWrite shuts down the writing side of the underlying connection.
 func (c *conn) CloseWrite() error {
 	if cw, ok := c.Conn.(interface{ CloseWrite() error }); ok {
@@ -311,14 +318,6 @@ func IsHTTP2(c net.Conn) bool {
 // unwrap finds the connection of a Listener in c or below it, following
 // NetConn methods; nil if there is none.
 func unwrap(c net.Conn) *conn {
-	for {
-		switch cc := c.(type) {
-		case *conn:
-			return cc
-		case interface{ NetConn() net.Conn }:
-			c = cc.NetConn()
-		default:
-			return nil
-		}
-	}
+	cc, _ := netconn.Find[*conn](c)
+	return cc
 }

@@ -235,3 +235,98 @@ func TestScannerFollowsFramesInAnyPieces(t *testing.T) {
 	endOfBlock := len(stream) - len(goAway(7, 2))
 	assert.Equal(t, at, []int{endOfBlock, len(stream)}, "places between frames outside the header block")
 }
+
+// TestBudgetCountsWork feeds the budget (default size) each pattern of
+// frames, a unit at a time, up to 100,000 units: a flood must trip it within
+// a bound of frames, whatever kind of frame it repeats; what well-behaved
+// clients send must never trip it.
+func TestBudgetCountsWork(t *testing.T) {
+	t.Parallel()
+	headers := func(id uint32) []byte { return frame(h2frame.Headers, h2frame.EndHeaders, id, make([]byte, 20)) }
+	data := func(n int) []byte { return frame(h2frame.Data, 0, 1, make([]byte, n)) }
+	windowUpdate := frame(h2frame.WindowUpdate, 0, 0, []byte{0, 0, 0, 1})
+	ping := frame(h2frame.Ping, 0, 0, make([]byte, 8))
+	for _, tc := range []struct {
+		name string
+		unit func(i int) []byte // the peer's frames
+		// reply is what net/http writes after each unit (nil: nothing).
+		reply func(i int) []byte
+		// maxFrames is the most frames the budget may take before it trips;
+		// 0: it must not trip.
+		maxFrames int
+	}{
+		{"PING", func(int) []byte { return ping }, nil, 1_100},
+		{"PING ACK", func(int) []byte { return frame(h2frame.Ping, h2frame.Ack, 0, make([]byte, 8)) }, nil, 1_100},
+		{"SETTINGS ACK", func(int) []byte { return frame(h2frame.Settings, h2frame.Ack, 0, nil) }, nil, 1_100},
+		{"padding-only DATA", func(int) []byte {
+			return frame(h2frame.Data, flagPadded, 1, append([]byte{199}, make([]byte, 199)...))
+		}, nil, 1_100},
+		{"1-byte DATA", func(int) []byte { return data(1) }, nil, 40_000},
+		{"9 WINDOW_UPDATEs per 1-byte DATA", func(int) []byte {
+			return append(data(1), bytes.Repeat(windowUpdate, 9)...)
+		}, nil, 1_200},
+		{"GOAWAY", func(int) []byte { return goAway(0, 2) }, nil, maxGoAways + 1},
+		{"WINDOW_UPDATE(0) the server resets", func(i int) []byte {
+			return append(headers(uint32(2*i+1)), frame(h2frame.WindowUpdate, 0, uint32(2*i+1), []byte{0, 0, 0, 0})...)
+		}, func(i int) []byte {
+			return frame(h2frame.RSTStream, 0, uint32(2*i+1), []byte{0, 0, 0, 1}) // PROTOCOL_ERROR
+		}, 500},
+		{"DATA on a stream the server closed", func(int) []byte { return data(100) }, func(int) []byte {
+			return frame(h2frame.RSTStream, 0, 1, []byte{0, 0, 0, 5}) // STREAM_CLOSED
+		}, 200},
+		// What clients send.
+		{"a stream of 10,000 small messages", func(i int) []byte {
+			if i == 0 {
+				return headers(1)
+			}
+			return data(11) // "eric" in a gRPC envelope
+		}, nil, 0},
+		{"a stream of 10,000 empty messages", func(i int) []byte {
+			if i == 0 {
+				return headers(1)
+			}
+			return data(5) // an envelope's prefix alone
+		}, nil, 0},
+		{"an upload in 16 KiB frames with a WINDOW_UPDATE and a PING each", func(int) []byte {
+			return append(append(data(16<<10), windowUpdate...), ping...)
+		}, nil, 0},
+		{"a bidi stream of small messages with a PING and two WINDOW_UPDATEs per reply", func(i int) []byte {
+			return append(append(append(data(11), ping...), windowUpdate...), windowUpdate...)
+		}, func(int) []byte { return data(17) }, 0},
+		{"calls answered before their body was read", func(i int) []byte {
+			return append(headers(uint32(2*i+1)), frame(h2frame.Data, h2frame.EndStream, uint32(2*i+1), make([]byte, 100))...)
+		}, func(i int) []byte { return frame(h2frame.RSTStream, 0, uint32(2*i+1), []byte{0, 0, 0, 0}) }, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			var s sent
+			b := newBudget(DefaultMaxCheapFrames, &s)
+			b.feed([]byte(preface), time.Time{})
+			var out scanner
+			frames, units := 0, 10_000
+			if tc.maxFrames > 0 {
+				units = 100_000
+			}
+			now := time.Now() // one window: the budget never resets
+			for i := range units {
+				p := tc.unit(i)
+				var r scanner
+				r.feed(p, nil)
+				frames += r.frames
+				if b.feed(p, now) {
+					break
+				}
+				if tc.reply != nil {
+					out.feed(tc.reply(i), s.frame)
+				}
+			}
+			t.Logf("%d frames, tripped: %q", frames, b.tripped)
+			if tc.maxFrames == 0 {
+				assert.Equal(t, b.tripped, "", "the budget did not trip")
+				return
+			}
+			assert.True(t, b.tripped != "", "the budget tripped")
+			assert.True(t, frames <= tc.maxFrames, fmt.Sprintf("tripped within %d frames (took %d)", tc.maxFrames, frames))
+		})
+	}
+}

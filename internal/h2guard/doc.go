@@ -2,15 +2,19 @@
 // cleartext HTTP/2 (h2c, with prior knowledge) and adds, at the byte level
 // and without net/http's help, two things its HTTP/2 server lacks:
 //
-//   - A flood budget. net/http answers every PING, SETTINGS, WINDOW_UPDATE,
-//     PRIORITY, empty DATA frame and stream reset at its own cost, with no
+//   - A flood budget. net/http answers every PING (and takes every PING
+//     ACK), SETTINGS, WINDOW_UPDATE, PRIORITY, GOAWAY, DATA frame however
+//     little data it carries, and stream reset at its own cost, with no
 //     cut-off: one connection that sends nothing else costs a core. A
 //     guarded connection follows the frames its peer sends as Read passes
-//     them and counts those that carry no work against those that do
-//     (Options.MaxCheapFrames); past the budget it writes GOAWAY
-//     ENHANCE_YOUR_CALM, Read returns ErrEnhanceYourCalm, net/http closes
-//     the connection, and the close lingers so that the peer reads the
-//     GOAWAY.
+//     them, and those net/http writes as Write passes them, and weighs what
+//     the peer's frames cost against the work they carry: a DATA frame
+//     counts by its data, padding aside, so that a message sent a byte a
+//     frame is cheap and a stream of small messages is not; a frame that
+//     makes net/http reset a stream counts as a reset (Options.MaxCheapFrames,
+//     budget). Past the budget it writes GOAWAY ENHANCE_YOUR_CALM, Read
+//     returns ErrEnhanceYourCalm, net/http closes the connection, and the
+//     close lingers so that the peer reads the GOAWAY.
 //   - The first GOAWAY of a graceful shutdown (RFC 9113 §6.8: last stream
 //     2^31-1, NO_ERROR), sent by GoAway, which net/http does not send: its
 //     Shutdown sends one GOAWAY, with the last stream it has seen, and
@@ -29,8 +33,9 @@
 // shutdown notice is dropped once net/http has sent its own.
 //
 // A connection that does not open with the whole client preface is left
-// alone: Read and Write pass straight through. Under TLS the guard would see
-// ciphertext: put TLS outside it, or leave it out. Counters are per Listener
+// alone: Read and Write pass straight through. The guard reads what
+// net/http reads: under TLS, put it above the TLS layer, never below, where
+// it would see ciphertext (package tlsterm). Counters are per Listener
 // (Listener.Stats).
 //
 // # What it relies on in net/http

@@ -17,8 +17,11 @@ const (
 	flagEndStream  = 0x1
 	flagAck        = 0x1
 	flagEndHeaders = 0x4
+	flagPadded     = 0x8
 
 	codeNoError         = 0x0
+	codeInternalError   = 0x2
+	codeCancel          = 0x8
 	codeEnhanceYourCalm = 0xb
 
 	maxStream = 1<<31 - 1
@@ -27,11 +30,25 @@ const (
 // preface is the client connection preface (RFC 9113 §3.4).
 const preface = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
 
-// header is the 9-byte header of a frame.
+// header is the 9-byte header of a frame, with the first bytes of its
+// payload.
 type header struct {
 	length     int
 	typ, flags byte
 	stream     uint32
+	head       [8]byte // the payload's first min(length, 8) bytes
+}
+
+// code returns the error code of a RST_STREAM frame.
+func (h header) code() uint32 { return binary.BigEndian.Uint32(h.head[:4]) }
+
+// data returns how many bytes of data a DATA frame carries: its payload
+// less the padding (RFC 9113 §6.1).
+func (h header) data() int {
+	if h.flags&flagPadded == 0 {
+		return h.length
+	}
+	return max(0, h.length-1-int(h.head[0]))
 }
 
 // scanner follows the frames of one direction of a connection as its bytes
@@ -41,6 +58,9 @@ type scanner struct {
 	skip int     // bytes of the current frame's payload (or the preface) still to pass
 	hdr  [9]byte // the frame header being read
 	hdrN int
+
+	cur            header // the frame being passed
+	headN, headEnd int    // bytes of cur.head read, and to read
 
 	frames int // frame headers passed
 
@@ -52,19 +72,25 @@ type scanner struct {
 
 	goAways    int    // GOAWAY frames whose last stream id has passed
 	goAwayLast uint32 // the lowest of those ids
-	goAwayN    int    // bytes of the current GOAWAY's last stream id still to pass
-	goAwayBuf  [4]byte
 }
 
-// feed passes p, calling onFrame (when not nil) with each frame header that
-// completes, after the header block state has taken it into account.
+// feed passes p, calling onFrame (when not nil) with each frame once its
+// header and the first bytes of its payload (header.head) have passed,
+// after the header block state has taken it into account.
 func (s *scanner) feed(p []byte, onFrame func(header)) {
 	for len(p) > 0 {
+		if s.headN < s.headEnd {
+			n := copy(s.cur.head[s.headN:s.headEnd], p)
+			s.headN += n
+			s.skip -= n
+			p = p[n:]
+			if s.headN == s.headEnd {
+				s.passed(onFrame)
+			}
+			continue
+		}
 		if s.skip > 0 {
 			n := min(s.skip, len(p))
-			if s.goAwayN > 0 {
-				s.lastStreamBytes(p[:min(n, s.goAwayN)])
-			}
 			s.skip -= n
 			p = p[n:]
 			continue
@@ -77,42 +103,39 @@ func (s *scanner) feed(p []byte, onFrame func(header)) {
 		}
 		s.hdrN = 0
 		s.frames++
-		h := header{
+		s.cur = header{
 			length: int(s.hdr[0])<<16 | int(s.hdr[1])<<8 | int(s.hdr[2]),
 			typ:    s.hdr[3],
 			flags:  s.hdr[4],
 			stream: binary.BigEndian.Uint32(s.hdr[5:]) & maxStream,
 		}
-		s.skip = h.length
-		switch h.typ {
+		s.skip = s.cur.length
+		s.headN, s.headEnd = 0, min(s.cur.length, len(s.cur.head))
+		switch s.cur.typ {
 		case frameHeaders, framePushPromise:
-			s.inBlock = h.flags&flagEndHeaders == 0
-			s.blockStream = h.stream
+			s.inBlock = s.cur.flags&flagEndHeaders == 0
+			s.blockStream = s.cur.stream
 		case frameContinuation:
-			s.inBlock = s.inBlock && h.flags&flagEndHeaders == 0
-		case frameGoAway:
-			if h.length >= 8 {
-				s.goAwayN = 4
-			}
+			s.inBlock = s.inBlock && s.cur.flags&flagEndHeaders == 0
 		}
-		if onFrame != nil {
-			onFrame(h)
+		if s.headEnd == 0 {
+			s.passed(onFrame)
 		}
 	}
 }
 
-// lastStreamBytes takes bytes of a GOAWAY's last stream id.
-func (s *scanner) lastStreamBytes(b []byte) {
-	copy(s.goAwayBuf[4-s.goAwayN:], b)
-	s.goAwayN -= len(b)
-	if s.goAwayN > 0 {
-		return
+// passed takes the frame whose header and head have passed.
+func (s *scanner) passed(onFrame func(header)) {
+	if s.cur.typ == frameGoAway && s.cur.length >= 8 {
+		last := binary.BigEndian.Uint32(s.cur.head[:4]) & maxStream
+		if s.goAways == 0 || last < s.goAwayLast {
+			s.goAwayLast = last
+		}
+		s.goAways++
 	}
-	last := binary.BigEndian.Uint32(s.goAwayBuf[:]) & maxStream
-	if s.goAways == 0 || last < s.goAwayLast {
-		s.goAwayLast = last
+	if onFrame != nil {
+		onFrame(s.cur)
 	}
-	s.goAways++
 }
 
 // between reports whether the bytes passed so far end between two frames

@@ -11,12 +11,16 @@ const DefaultMaxCheapFrames = 1000
 // Options configure a Listener. The zero value is valid.
 type Options struct {
 	// MaxCheapFrames is the flood budget of a connection: its peer may send,
-	// per 10 s, this many frames that carry no work (empty DATA, SETTINGS,
-	// PING, WINDOW_UPDATE, PRIORITY) plus ten per frame that does (HEADERS,
-	// DATA with payload), and MaxCheapFrames/10 stream resets plus one per
-	// two HEADERS; past either, the connection gets GOAWAY ENHANCE_YOUR_CALM
-	// and is closed. A negative value turns the budget off (GoAway and
-	// IsHTTP2 still work). Default 1000 (DefaultMaxCheapFrames).
+	// per 10 s, this many frames that carry no work (SETTINGS, PING and
+	// their ACKs, WINDOW_UPDATE, PRIORITY, GOAWAY, DATA without data; a DATA
+	// frame with under 64 bytes of data counts as a fraction of one) plus
+	// ten per frame of work (HEADERS, a DATA frame net/http sent, and a
+	// DATA frame of the peer's per 64 bytes of its data, up to 640), and
+	// MaxCheapFrames/10 stream resets (its own, and those its errors made
+	// net/http send) plus one per two HEADERS, and 8 GOAWAY frames; past
+	// any of these, the connection gets GOAWAY ENHANCE_YOUR_CALM and is
+	// closed. A negative value turns the budget off (GoAway and IsHTTP2
+	// still work). Default 1000 (DefaultMaxCheapFrames).
 	MaxCheapFrames int
 }
 
@@ -29,8 +33,9 @@ type Stats struct {
 	Notices int64
 }
 
-// Listener hands out guarded connections. Give it a cleartext listener
-// (TLS goes outside it, or not at all: under TLS it would see ciphertext).
+// Listener hands out guarded connections. Give it a listener of cleartext
+// connections, or of connections whose TLS is terminated below it (package
+// tlsterm): over ciphertext it would see no frames.
 type Listener struct {
 	net.Listener
 	max             int

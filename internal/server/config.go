@@ -1,6 +1,8 @@
 package server
 
 import (
+	"crypto/tls"
+	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
@@ -12,6 +14,7 @@ import (
 	"github.com/hellorpc/hellorpc/internal/greeter"
 	"github.com/hellorpc/hellorpc/internal/h2guard"
 	"github.com/hellorpc/hellorpc/internal/telemetry"
+	"github.com/hellorpc/hellorpc/internal/tlsterm"
 )
 
 // Config holds the settings of the handler and the HTTP server. The zero value
@@ -220,28 +223,40 @@ func (c Config) tls() bool {
 	return c.TLSCertFile != "" && c.TLSKeyFile != ""
 }
 
-// listeners are the layers Serve wraps its listener in, outermost first;
-// the embedded one is what net/http serves.
+// listeners are the layers Serve wraps its listener in; served is the
+// outermost, the one net/http serves.
 type listeners struct {
 	*connlimit.Listener
-	guard    *h2guard.Listener // nil under TLS
+	served   net.Listener
+	guard    *h2guard.Listener
 	coalesce *coalesce.Listener
 }
 
 // listener wraps ln as Serve does: at most MaxConnections at once (package
-// connlimit), the flood guard and GOAWAY of cleartext HTTP/2 connections
-// (package h2guard; under TLS it would see ciphertext), every connection
-// with the write timeout and a bounded close, and HTTP/2 connections
-// coalescing their writes unless disabled (package coalesce).
-func (c Config) listener(ln net.Listener) *listeners {
+// connlimit), the flood guard and GOAWAY of HTTP/2 connections (package
+// h2guard), every connection with the write timeout and a bounded close,
+// and HTTP/2 connections coalescing their writes unless disabled (package
+// coalesce). With TLS, it is terminated between coalescing and the guard
+// (package tlsterm), so that the guard reads the frames net/http reads.
+func (c Config) listener(ln net.Listener) (*listeners, error) {
 	opts := coalesce.Options{WriteTimeout: c.WriteTimeout, PassThrough: c.DisableWriteCoalescing}
-	if c.tls() {
-		l := &listeners{coalesce: coalesce.NewTLSListener(ln, opts)}
-		l.Listener = connlimit.New(l.coalesce, c.MaxConnections)
-		return l
+	l := &listeners{}
+	guardAndLimit := func(ln net.Listener) net.Listener {
+		l.guard = h2guard.NewListener(ln, h2guard.Options{})
+		l.Listener = connlimit.New(l.guard, c.MaxConnections)
+		return l.Listener
 	}
-	l := &listeners{coalesce: coalesce.NewListener(ln, opts)}
-	l.guard = h2guard.NewListener(l.coalesce, h2guard.Options{})
-	l.Listener = connlimit.New(l.guard, c.MaxConnections)
-	return l
+	if !c.tls() {
+		l.coalesce = coalesce.NewListener(ln, opts)
+		l.served = guardAndLimit(l.coalesce)
+		return l, nil
+	}
+	cert, err := tls.LoadX509KeyPair(c.TLSCertFile, c.TLSKeyFile)
+	if err != nil {
+		return nil, fmt.Errorf("load the TLS certificate %s and key %s: %w", c.TLSCertFile, c.TLSKeyFile, err)
+	}
+	cfg := &tls.Config{Certificates: []tls.Certificate{cert}, NextProtos: []string{"h2", "http/1.1"}}
+	l.coalesce = coalesce.NewTLSListener(ln, opts)
+	l.served = tlsterm.NewListener(l.coalesce, cfg, guardAndLimit)
+	return l, nil
 }

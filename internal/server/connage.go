@@ -95,9 +95,9 @@ func (a *connAge) isRetired(c net.Conn) bool {
 type connKey struct{}
 
 // connContext is the http.Server.ConnContext that lets a request find its
-// connection.
+// connection, as the connection limit's Each reports it.
 func connContext(ctx context.Context, c net.Conn) context.Context {
-	return context.WithValue(ctx, connKey{}, c)
+	return context.WithValue(ctx, connKey{}, connlimit.Accepted(c))
 }
 
 // closeRetiredHTTP1 is middleware: a request on a retired HTTP/1.1

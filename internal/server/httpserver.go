@@ -4,13 +4,23 @@ import (
 	"log/slog"
 	"net/http"
 	"time"
+
+	"github.com/hellorpc/hellorpc/internal/lograte"
 )
 
 // NewHTTPServer returns the http.Server that a Server runs h on, for peers in
 // benchmarks that must match its settings; zero fields of cfg take their
 // defaults. A Server builds its own.
 func NewHTTPServer(cfg Config, h http.Handler) *http.Server {
-	return httpServer(cfg.WithDefaults(), h)
+	cfg = cfg.WithDefaults()
+	return httpServer(cfg, h, errorLog(cfg))
+}
+
+// errorLog returns the handler of net/http's own log lines: cfg.Logger's at
+// WARN, at the rates of package lograte, since a client can cause one per
+// failed TLS handshake, GOAWAY or connection error.
+func errorLog(cfg Config) *lograte.Handler {
+	return lograte.New(cfg.Logger.Handler(), lograte.Options{})
 }
 
 // httpServer returns the http.Server for h: HTTP/1.1 and unencrypted HTTP/2
@@ -18,8 +28,9 @@ func NewHTTPServer(cfg Config, h http.Handler) *http.Server {
 // and HTTP/2 over TLS, with the timeouts and limits of cfg, whose defaults
 // are applied. No http.Server WriteTimeout is set, since it would cut long
 // streams: calls are bounded by deadlines (deadlines.enforce) and connections
-// by the progress-based write timeout of package coalesce.
-func httpServer(cfg Config, h http.Handler) *http.Server {
+// by the progress-based write timeout of package coalesce. net/http's own
+// log lines go to errorLog at WARN.
+func httpServer(cfg Config, h http.Handler, errorLog slog.Handler) *http.Server {
 	protocols := new(http.Protocols)
 	protocols.SetHTTP1(true)
 	if cfg.tls() {
@@ -45,6 +56,6 @@ func httpServer(cfg Config, h http.Handler) *http.Server {
 		ReadHeaderTimeout: cfg.ReadHeaderTimeout,
 		IdleTimeout:       cfg.IdleTimeout,
 		MaxHeaderBytes:    cfg.MaxHeaderBytes,
-		ErrorLog:          slog.NewLogLogger(cfg.Logger.Handler(), slog.LevelWarn),
+		ErrorLog:          slog.NewLogLogger(errorLog, slog.LevelWarn),
 	}
 }

@@ -7,13 +7,15 @@ import (
 
 	"github.com/hellorpc/hellorpc/internal/connlimit"
 	"github.com/hellorpc/hellorpc/internal/h2guard"
+	"github.com/hellorpc/hellorpc/internal/lograte"
 	"github.com/hellorpc/hellorpc/internal/telemetry"
 )
 
 // registerMetrics gives t the figures the RPC interceptor cannot see, read
 // at each scrape: those of the call limit, the drain, and the connections of
-// conns, Serve's listeners once it runs.
-func registerMetrics(t *telemetry.Telemetry, calls *callLimit, d *drain, conns *atomic.Pointer[listeners]) error {
+// conns, Serve's listeners once it runs, and the lines of net/http's log
+// that logs dropped.
+func registerMetrics(t *telemetry.Telemetry, calls *callLimit, d *drain, conns *atomic.Pointer[listeners], logs *lograte.Handler) error {
 	bool01 := func(b bool) int64 {
 		if b {
 			return 1
@@ -36,7 +38,7 @@ func registerMetrics(t *telemetry.Telemetry, calls *callLimit, d *drain, conns *
 			calls.shed.Load),
 		t.Gauge("hellorpc.draining", "1 while the server drains (health NOT_SERVING), else 0.",
 			func(report func(int64, ...attribute.KeyValue)) { report(bool01(d.draining.Load())) }),
-		t.Gauge("hellorpc.connections.open", "Open connections by HTTP version (2: cleartext HTTP/2; 1.1: the rest, TLS included).",
+		t.Gauge("hellorpc.connections.open", "Open connections by HTTP version (2: HTTP/2, h2c or over TLS; 1.1: the rest).",
 			func(report func(int64, ...attribute.KeyValue)) {
 				var h1, h2 int64
 				if l := conns.Load(); l != nil {
@@ -55,13 +57,10 @@ func registerMetrics(t *telemetry.Telemetry, calls *callLimit, d *drain, conns *
 			stat(func(l *listeners) int64 { w, _ := l.coalesce.Stats(); return w })),
 		t.Counter("hellorpc.coalesce.flushes", "Socket writes in which the queued writes went out.",
 			stat(func(l *listeners) int64 { _, f := l.coalesce.Stats(); return f })),
-		t.Counter("hellorpc.connections.flooded", "Cleartext HTTP/2 connections closed with GOAWAY ENHANCE_YOUR_CALM for a flood of cheap frames or resets.",
-			stat(func(l *listeners) int64 {
-				if l.guard == nil {
-					return 0
-				}
-				return l.guard.Stats().Floods
-			})),
+		t.Counter("hellorpc.connections.flooded", "HTTP/2 connections closed with GOAWAY ENHANCE_YOUR_CALM for a flood of cheap frames or resets.",
+			stat(func(l *listeners) int64 { return l.guard.Stats().Floods })),
+		t.Counter("hellorpc.log.lines_suppressed", "Lines of net/http's log (TLS handshake errors, GOAWAY received, connection errors) dropped past their rate, per connection or overall.",
+			logs.Suppressed),
 		t.Counter("hellorpc.connections.evicted", "Idle connections closed to make room at -max-connections.",
 			stat(func(l *listeners) int64 { _, evicted, _ := l.Stats(); return evicted })),
 		t.Counter("hellorpc.connections.refused", "New connections closed at -max-connections because every open one was busy.",

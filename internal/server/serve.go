@@ -22,8 +22,9 @@ import (
 // or Close, and an error only when serving itself fails. With TLSCertFile and
 // TLSKeyFile it serves HTTPS (HTTP/2 by ALPN, and HTTP/1.1) instead of
 // HTTP/1.1 and h2c. The listener is wrapped (Config.listener): at most
-// MaxConnections at once, the flood guard and GOAWAY of cleartext HTTP/2
-// connections, the write timeout, and coalesced HTTP/2 writes.
+// MaxConnections at once, the flood guard and GOAWAY of HTTP/2 connections
+// (over TLS too: TLS is terminated below the guard), the write timeout, and
+// coalesced HTTP/2 writes.
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	cfg := s.cfg
 	srv := s.http
@@ -36,7 +37,11 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	defer context.AfterFunc(s.streamsCtx, cancelStreams)() // Close ends streams too
 	srv.BaseContext = func(net.Listener) context.Context { return streamsCtx }
 
-	wrapped := cfg.listener(ln)
+	wrapped, err := cfg.listener(ln)
+	if err != nil {
+		_ = ln.Close() // as Serve closes it when it returns
+		return fmt.Errorf("serve on %s: %w", ln.Addr(), err)
+	}
 	s.conns.Store(wrapped)
 	srv.ConnState = wrapped.ConnState
 	if s.age != nil {
@@ -45,13 +50,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		go s.age.run(ageCtx, wrapped.Listener)
 	}
 	served := make(chan error, 1)
-	go func() {
-		if cfg.tls() {
-			served <- srv.ServeTLS(wrapped, cfg.TLSCertFile, cfg.TLSKeyFile)
-		} else {
-			served <- srv.Serve(wrapped)
-		}
-	}()
+	go func() { served <- srv.Serve(wrapped.served) }()
 	select {
 	case err := <-served:
 		if errors.Is(err, http.ErrServerClosed) {
@@ -92,7 +91,6 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	shutdown := make(chan error, 1)
 	go func() { shutdown <- srv.Shutdown(shutdownCtx) }()
 
-	var err error
 	select {
 	case err = <-shutdown:
 	case <-time.After(cfg.DrainGrace):

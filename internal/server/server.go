@@ -39,14 +39,15 @@ func New(cfg Config) *Server {
 	if cfg.MaxConnectionAge > 0 {
 		s.age = newConnAge(cfg.MaxConnectionAge, cfg.MaxConnectionAgeGrace)
 	}
+	logs := errorLog(cfg)
 	if cfg.Telemetry != nil {
-		if err := registerMetrics(cfg.Telemetry, s.calls, s.drain, &s.conns); err != nil {
+		if err := registerMetrics(cfg.Telemetry, s.calls, s.drain, &s.conns, logs); err != nil {
 			cfg.Logger.Error("metrics of the server not registered", "error", err)
 		}
 	}
 	s.handler = newHandler(cfg, s.drain, s.calls, s.age, opts, svc)
 	s.streamsCtx, s.cancelStreams = context.WithCancel(context.Background())
-	s.http = httpServer(cfg, s.handler)
+	s.http = httpServer(cfg, s.handler, logs)
 	if s.age != nil {
 		s.http.ConnContext = connContext
 	}
