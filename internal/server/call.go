@@ -19,6 +19,8 @@ type callState struct {
 	context.Context                     // the request's: values, and its end, which the sweeper passes on
 	start           time.Time           // when the request arrived
 	deadline        time.Time           // zero: none but the request's own
+	bodyDeadline    time.Time           // the body must be read whole by then; zero: no bound
+	bodyLength      int64               // its declared length, when bodyDeadline is set; -1: unknown
 	body            io.ReadCloser       // the request's body, as it came
 	w               http.ResponseWriter // the connection's, to wake a blocked read
 	read            atomic.Int64        // bytes read from body
@@ -54,7 +56,7 @@ func trackCalls(next http.Handler) http.Handler {
 			stopReading(w)
 		}
 		next.ServeHTTP(w, r)
-		if r.Method == http.MethodPost && c.read.Load() == 0 && !c.bodyRead(r) {
+		if r.Method == http.MethodPost && c.read.Load() == 0 && !c.bodyRead(r.ContentLength) {
 			stopReading(w)
 		}
 	})

@@ -54,6 +54,15 @@ type Config struct {
 	// deadline_exceeded. Default 10m.
 	MaxCallDuration time.Duration
 
+	// BodyTimeout bounds the time the request body of a call whose client
+	// sends one message (unary and server-streaming RPCs, REST) may take to
+	// arrive whole, from the call's start; past it the call ends with
+	// deadline_exceeded and frees its slot, so a client that declares a body
+	// and sends none (or trickles it) holds nothing for long. Client streams
+	// are not bounded by it. Default 5s: a body of the 1 MiB message cap
+	// needs about 200 KiB/s.
+	BodyTimeout time.Duration
+
 	// Greeter configures the service: the pause between streamed replies and
 	// the cap on messages per client stream. Default: greeter.Options{}, no
 	// pause and greeter.DefaultMaxStreamMessages.
@@ -158,6 +167,7 @@ const (
 	DefaultMaxConcurrentStreams  = 250
 	DefaultShutdownTimeout       = 10 * time.Second
 	DefaultMaxCallDuration       = 10 * time.Minute
+	DefaultBodyTimeout           = 5 * time.Second
 	DefaultDrainGrace            = 5 * time.Second
 	DefaultDrainDelay            = 5 * time.Second
 	DefaultMaxConnectionAgeGrace = 30 * time.Second
@@ -175,6 +185,7 @@ func (c Config) WithDefaults() Config {
 	setDefault(&c.MaxConcurrentStreams, DefaultMaxConcurrentStreams)
 	setDefault(&c.ShutdownTimeout, DefaultShutdownTimeout)
 	setDefault(&c.MaxCallDuration, DefaultMaxCallDuration)
+	setDefault(&c.BodyTimeout, DefaultBodyTimeout)
 	setDefault(&c.DrainGrace, DefaultDrainGrace)
 	setDefault(&c.DrainDelay, DefaultDrainDelay)
 	setDefault(&c.WriteTimeout, DefaultWriteTimeout)

@@ -33,8 +33,8 @@ func newHandler(cfg Config, d *drain, calls *callLimit, age *connAge) http.Handl
 		grpcwebtext.Handler,        // gRPC-Web text mode
 		requireHTTP2ForGRPC,        // grpc_http1.go
 		checkConnectGET,            // connectget.go
-		capUnaryBodies(cfg.MaxMessageBytes, clientStreamPaths(services)), // bodycap.go
-		newDeadlines(cfg.MaxCallDuration).enforce,                        // deadline.go
+		capUnaryBodies(cfg.MaxMessageBytes, clientStreamPaths(services)),                        // bodycap.go
+		newDeadlines(cfg.MaxCallDuration, cfg.BodyTimeout, clientStreamPaths(services)).enforce, // deadline.go
 	}))
 }
 

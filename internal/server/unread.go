@@ -37,10 +37,20 @@ func stopReading(w http.ResponseWriter) {
 	_ = http.NewResponseController(w).SetReadDeadline(time.Now())
 }
 
-// bodyRead reports whether the handler read c's body to its end.
-func (c *callState) bodyRead(r *http.Request) bool {
+// bodyRead reports whether the handler read c's body, of the declared
+// length (-1: unknown), to its end.
+func (c *callState) bodyRead(length int64) bool {
 	c.mu.Lock()
 	eof := c.eof
 	c.mu.Unlock()
-	return eof || r.ContentLength > 0 && c.read.Load() >= r.ContentLength
+	return eof || length > 0 && c.read.Load() >= length
+}
+
+// bodyLate reports whether c's body has a deadline (deadlines.bodyTimeout),
+// which has passed at now, and has not been read to its end.
+func (c *callState) bodyLate(now time.Time) bool {
+	if c.bodyDeadline.IsZero() || now.Before(c.bodyDeadline) {
+		return false
+	}
+	return !c.bodyRead(c.bodyLength)
 }
