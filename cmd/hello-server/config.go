@@ -29,6 +29,7 @@ var envNames = map[string]string{
 	"max-message-bytes":        "HELLORPC_MAX_MESSAGE_BYTES",
 	"shutdown-timeout":         "HELLORPC_SHUTDOWN_TIMEOUT",
 	"max-call-duration":        "HELLORPC_MAX_CALL_DURATION",
+	"body-timeout":             "HELLORPC_BODY_TIMEOUT",
 	"drain-grace":              "HELLORPC_DRAIN_GRACE",
 	"drain-delay":              "HELLORPC_DRAIN_DELAY",
 	"max-streams":              "HELLORPC_MAX_STREAMS",
@@ -88,6 +89,7 @@ func (o *options) flagSet(stderr io.Writer) *flag.FlagSet {
 	fs.BoolVar(&o.coalescing, "write-coalescing", true, "gather the HTTP/2 writes of many streams into fewer system calls")
 	fs.StringVar(&o.debugAddr, "debug-addr", "", "`address` for expvar and pprof (/debug/vars, /debug/pprof/), and metrics (/metrics) with -telemetry; keep it on loopback (default off)")
 	fs.BoolVar(&o.telemetry, "telemetry", false, "measure and trace every call (OpenTelemetry: metrics at -debug-addr's /metrics, trace ids in the access log; costs about a fifth of the throughput)")
+	fs.DurationVar(&cfg.BodyTimeout, "body-timeout", server.DefaultBodyTimeout, "longest a unary call's request body may take to arrive whole; past it the call ends with deadline_exceeded")
 	fs.DurationVar(&cfg.MaxCallDuration, "max-call-duration", server.DefaultMaxCallDuration, "longest any call may last, unary or streaming, whatever the client's deadline; 0: no cap, the client's deadline alone")
 	fs.DurationVar(&cfg.Greeter.ReplyInterval, "reply-interval", DefaultReplyInterval, "pause between the streamed replies of LotsOfReplies")
 	fs.IntVar(&cfg.Greeter.MaxStreamMessages, "max-stream-messages", greeter.DefaultMaxStreamMessages, "most names one client stream may send")
@@ -128,7 +130,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (o
 	if (cfg.TLSCertFile == "") != (cfg.TLSKeyFile == "") {
 		return o, errors.New("-tls-cert and -tls-key go together: give both or neither")
 	}
-	if cfg.ReadHeaderTimeout <= 0 || cfg.IdleTimeout <= 0 || cfg.ShutdownTimeout <= 0 || cfg.DrainGrace <= 0 || cfg.WriteTimeout <= 0 {
+	if cfg.ReadHeaderTimeout <= 0 || cfg.IdleTimeout <= 0 || cfg.ShutdownTimeout <= 0 || cfg.BodyTimeout <= 0 || cfg.DrainGrace <= 0 || cfg.WriteTimeout <= 0 {
 		return o, errors.New("timeouts must be positive")
 	}
 	if cfg.MaxCallDuration < 0 {

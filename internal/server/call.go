@@ -20,6 +20,8 @@ type callState struct {
 	context.Context                     // the request's: values, and its end, which the sweeper passes on
 	start           time.Time           // when the request arrived
 	deadline        time.Time           // zero: none but the request's own
+	bodyDeadline    time.Time           // the body must be read whole by then; zero: no bound
+	bodyLength      int64               // its declared length, when bodyDeadline is set; -1: unknown
 	body            io.ReadCloser       // the request's body, as it came
 	w               http.ResponseWriter // the connection's, to wake a blocked read
 	read            atomic.Int64        // bytes read from body
@@ -30,6 +32,7 @@ type callState struct {
 	err     error         // why the call ended, once it has
 	after   []func()      // AfterFunc's functions, run when it ends
 	reading bool          // a Read is waiting on the connection
+	eof     bool          // a Read returned io.EOF: the body was read to its end
 	over    bool          // the handler returned: w may no longer be used
 
 	req     http.Request     // the request that carries the call, a copy of the one that came
@@ -41,10 +44,23 @@ type callState struct {
 
 // trackCalls is middleware that gives every request its callState, which
 // the middleware after it and the handler find in the request's context.
+// An HTTP/1.1 body that the handler leaves unread cannot hold the
+// connection (unread.go).
 func trackCalls(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		_, r = callOf(w, r)
+		c, r := callOf(w, r)
+		if !declaresBody(r) {
+			next.ServeHTTP(w, r)
+			return
+		}
+		if r.Method != http.MethodPost {
+			c.body = http.NoBody // no route reads one
+			stopReading(w)
+		}
 		next.ServeHTTP(w, r)
+		if r.Method == http.MethodPost && c.read.Load() == 0 && !c.bodyRead(r.ContentLength) {
+			stopReading(w)
+		}
 	})
 }
 

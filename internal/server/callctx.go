@@ -124,6 +124,7 @@ func (c *callState) Read(p []byte) (int, error) {
 
 	c.mu.Lock()
 	c.reading = false
+	c.eof = c.eof || err == io.EOF
 	ended := c.err
 	c.mu.Unlock()
 	if err != nil && err != io.EOF && ended != nil {

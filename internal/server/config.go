@@ -65,6 +65,15 @@ type Config struct {
 	// sets DefaultMaxCallDuration).
 	MaxCallDuration time.Duration
 
+	// BodyTimeout bounds the time the request body of a call whose client
+	// sends one message (unary and server-streaming RPCs, REST) may take to
+	// arrive whole, from the call's start; past it the call ends with
+	// deadline_exceeded and frees its slot, so a client that declares a body
+	// and sends none (or trickles it) holds nothing for long. Client streams
+	// are not bounded by it. Default 5s: a body of the 1 MiB message cap
+	// needs about 200 KiB/s.
+	BodyTimeout time.Duration
+
 	// Greeter configures the service: the pause between streamed replies and
 	// the cap on messages per client stream. Default: greeter.Options{}, no
 	// pause and greeter.DefaultMaxStreamMessages.
@@ -183,6 +192,7 @@ const (
 	DefaultCompressMinBytes      = 1 << 10
 	DefaultMaxConcurrentStreams  = 32
 	DefaultShutdownTimeout       = 10 * time.Second
+	DefaultBodyTimeout           = 5 * time.Second
 	DefaultDrainGrace            = 5 * time.Second
 	DefaultDrainDelay            = 5 * time.Second
 	DefaultMaxConnectionAgeGrace = 30 * time.Second
@@ -199,6 +209,7 @@ func (c Config) WithDefaults() Config {
 	setDefault(&c.CompressMinBytes, DefaultCompressMinBytes)
 	setDefault(&c.MaxConcurrentStreams, DefaultMaxConcurrentStreams)
 	setDefault(&c.ShutdownTimeout, DefaultShutdownTimeout)
+	setDefault(&c.BodyTimeout, DefaultBodyTimeout)
 	setDefault(&c.DrainGrace, DefaultDrainGrace)
 	setDefault(&c.DrainDelay, DefaultDrainDelay)
 	setDefault(&c.WriteTimeout, DefaultWriteTimeout)

@@ -54,6 +54,9 @@ func (e *enforcer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if ok {
 		c.deadline = c.start.Add(timeout)
 	}
+	if d.bodyTimeout > 0 && r.Method == http.MethodPost && r.ContentLength != 0 && !d.clientStreams[r.URL.Path] {
+		c.bodyDeadline, c.bodyLength = c.start.Add(d.bodyTimeout), r.ContentLength
+	}
 	d.add(c)
 	defer d.remove(c) // before the handler returns: w is valid only while it runs
 	e.next.ServeHTTP(w, r)
@@ -61,15 +64,17 @@ func (e *enforcer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // deadlines lists the calls in flight, for the sweeper.
 type deadlines struct {
-	maxDuration time.Duration
+	maxDuration   time.Duration
+	bodyTimeout   time.Duration   // 0: none
+	clientStreams map[string]bool // paths whose bodies bodyTimeout does not bound
 
 	mu       sync.Mutex
 	head     callState // sentinel of a circular list of the calls in flight
 	sweeping bool      // the sweeper goroutine runs
 }
 
-func newDeadlines(maxDuration time.Duration) *deadlines {
-	d := &deadlines{maxDuration: maxDuration}
+func newDeadlines(maxDuration, bodyTimeout time.Duration, clientStreams map[string]bool) *deadlines {
+	d := &deadlines{maxDuration: maxDuration, bodyTimeout: bodyTimeout, clientStreams: clientStreams}
 	d.head.prev, d.head.next = &d.head, &d.head
 	return d
 }
@@ -113,7 +118,7 @@ func (d *deadlines) sweep() {
 		}
 		ended = ended[:0]
 		for c := d.head.next; c != &d.head; c = c.next {
-			if !c.deadline.IsZero() && !now.Before(c.deadline) || c.Context.Err() != nil {
+			if !c.deadline.IsZero() && !now.Before(c.deadline) || c.Context.Err() != nil || c.bodyLate(now) {
 				ended = append(ended, c)
 			}
 		}

@@ -36,8 +36,8 @@ func newHandler(cfg Config, d *drain, calls *callLimit, age *connAge, opts conne
 		grpcwebtext.Handler,                  // gRPC-Web text mode
 		requireHTTP2ForGRPC,                  // grpc_http1.go
 		checkConnectGET,                      // connectget.go
-		capUnaryBodies(cfg.MaxMessageBytes, clientStreams), // bodycap.go
-		newDeadlines(cfg.MaxCallDuration).enforce,          // deadline.go
+		capUnaryBodies(cfg.MaxMessageBytes, clientStreams),                        // bodycap.go
+		newDeadlines(cfg.MaxCallDuration, cfg.BodyTimeout, clientStreams).enforce, // deadline.go
 	}))
 }
 
