@@ -8,9 +8,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hellorpc/hellorpc/internal/metrics"
 	"github.com/hellorpc/hellorpc/internal/server"
 	"github.com/hellorpc/hellorpc/internal/server/servertest"
-	"github.com/hellorpc/hellorpc/internal/telemetry"
 	"github.com/hellorpc/hellorpc/internal/testkit/assert"
 	"github.com/hellorpc/hellorpc/internal/testkit/h2frame"
 )
@@ -119,10 +119,9 @@ func TestHTTP2FloodsGetEnhanceYourCalm(t *testing.T) {
 // flooded connection, one count.
 func TestFloodedConnectionsAreCounted(t *testing.T) {
 	t.Parallel()
-	tel, err := telemetry.New(telemetry.Options{})
-	assert.NoError(t, err, "telemetry")
-	srv := servertest.Start(t, server.Config{Telemetry: tel})
-	assert.Equal(t, scrape(t, tel.Handler())["hellorpc_connections_flooded_total"], float64(0), "flooded connections before")
+	m := metrics.New()
+	srv := servertest.Start(t, server.Config{Metrics: m})
+	assert.Equal(t, scrape(t, m.Handler())["hellorpc_connections_flooded_total"], float64(0), "flooded connections before")
 	conn, err := net.Dial("tcp", srv.Listener.Addr().String())
 	assert.NoError(t, err, "dial")
 	defer conn.Close()
@@ -137,5 +136,5 @@ func TestFloodedConnectionsAreCounted(t *testing.T) {
 	}()
 	code, _ := readGoAway(conn)
 	assert.Equal(t, code, 0xb, "GOAWAY error code ENHANCE_YOUR_CALM")
-	assert.Equal(t, scrape(t, tel.Handler())["hellorpc_connections_flooded_total"], float64(1), "flooded connections after")
+	assert.Equal(t, scrape(t, m.Handler())["hellorpc_connections_flooded_total"], float64(1), "flooded connections after")
 }

@@ -12,6 +12,7 @@ import (
 
 	rpc "github.com/hellorpc/hellorpc/gen/rpc_package"
 	"github.com/hellorpc/hellorpc/internal/grpcwebtext"
+	"github.com/hellorpc/hellorpc/internal/metrics"
 	"github.com/hellorpc/hellorpc/internal/validation"
 )
 
@@ -19,12 +20,14 @@ import (
 // A request passes the middleware listed here, outermost first; it is then
 // routed (routes.go: RPC paths, REST, the page); the interceptors of
 // handlerOptions record its outcome and validate each message against the
-// proto's rules (internal/validation); greeter answers it. age may be nil.
-func newHandler(cfg Config, d *drain, calls *callLimit, age *connAge) http.Handler {
-	rt := newRoutes(handlerOptions(cfg, d), cfg.Greeter, cfg.MaxMessageBytes, d.health)
+// proto's rules (internal/validation); greeter answers it. age and measured
+// (the RPCs' metrics) may be nil.
+func newHandler(cfg Config, d *drain, calls *callLimit, age *connAge, measured *metrics.Calls) http.Handler {
+	rt := newRoutes(handlerOptions(cfg, d, measured), cfg.Greeter, cfg.MaxMessageBytes, d.health)
 	return wrap(rt, slices.Concat(cfg.Middleware, []func(http.Handler) http.Handler{
 		GrowStack,                  // stack.go: the stack growth of HTTP/2 streams, once
 		trackCalls,                 // call.go: the call's state, which the next ones read
+		measureCalls(measured),     // measure.go: every RPC, answered by whom it may be
 		accessLog(cfg.Logger),      // accesslog.go
 		age.closeRetiredHTTP1,      // connage.go: Connection: close on retired connections
 		d.closeHTTP1,               // drain.go: Connection: close while draining
@@ -47,14 +50,15 @@ func wrap(h http.Handler, middleware []func(http.Handler) http.Handler) http.Han
 }
 
 // handlerOptions returns the options of every connect-go handler: the
-// limits of cfg, and the interceptors, outermost first.
-func handlerOptions(cfg Config, d *drain) connect.HandlerOption {
+// limits of cfg, and the interceptors, outermost first; measured (nil with
+// metrics off) names the methods of REST's calls.
+func handlerOptions(cfg Config, d *drain, measured *metrics.Calls) connect.HandlerOption {
 	validate, err := validation.New(&rpc.HelloRequest{})
 	if err != nil {
 		panic(err) // the rules are compiled in: a build defect that every test shows
 	}
 	// Innermost: validation, so that its errors are recorded as any other.
-	interceptors := []connect.Interceptor{rpcOutcome{telemetry: cfg.Telemetry != nil}, d.interceptor(), validate}
+	interceptors := []connect.Interceptor{rpcOutcome{telemetry: cfg.Telemetry != nil, calls: measured}, d.interceptor(), validate}
 	if cfg.Telemetry != nil {
 		// Outermost: the span is in the context rpcOutcome records.
 		interceptors = append([]connect.Interceptor{cfg.Telemetry.Interceptor()}, interceptors...)

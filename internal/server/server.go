@@ -4,6 +4,8 @@ import (
 	"context"
 	"net/http"
 	"sync/atomic"
+
+	"github.com/hellorpc/hellorpc/internal/metrics"
 )
 
 // Server is hellorpc, built once by New. It is the http.Handler of every
@@ -34,12 +36,14 @@ func New(cfg Config) *Server {
 	if cfg.MaxConnectionAge > 0 {
 		s.age = newConnAge(cfg.MaxConnectionAge, cfg.MaxConnectionAgeGrace)
 	}
-	if cfg.Telemetry != nil {
-		if err := registerMetrics(cfg.Telemetry, s.calls, s.drain, &s.conns); err != nil {
+	var measured *metrics.Calls
+	if cfg.Metrics != nil {
+		measured = cfg.Metrics.Calls(procedures)
+		if err := registerMetrics(cfg.Metrics, s.calls, s.drain, &s.conns); err != nil {
 			cfg.Logger.Error("metrics of the server not registered", "error", err)
 		}
 	}
-	s.handler = newHandler(cfg, s.drain, s.calls, s.age)
+	s.handler = newHandler(cfg, s.drain, s.calls, s.age, measured)
 	s.streamsCtx, s.cancelStreams = context.WithCancel(context.Background())
 	s.http = httpServer(cfg, s.handler)
 	if s.age != nil {
