@@ -32,7 +32,7 @@ func (in *instance) url() string { return fmt.Sprintf("http://127.0.0.1:%d", in.
 func (in *instance) start(t *testing.T) {
 	t.Helper()
 	in.cmd = exec.Command(in.bin, "-addr", fmt.Sprintf("127.0.0.1:%d", in.port), "-drain-delay", drainDelay,
-		"-shutdown-timeout", "10s", "-log-level", "info")
+		"-shutdown-timeout", "10s", "-log-level", "info", "-metrics-addr", "127.0.0.1:0")
 	in.cmd.Stderr = &in.logs
 	stdout, err := in.cmd.StdoutPipe()
 	assert.NoError(t, err, "stdout")

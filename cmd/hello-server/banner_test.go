@@ -10,21 +10,24 @@ import (
 )
 
 // TestBannerListsWhatIsServed starts hello-server with a debug listener,
-// with and without -telemetry, and requests every address and path that its
-// start-up output lists: each must be served, and /metrics must be listed
-// exactly when it is.
+// with metrics on and off, and requests every address and path that its
+// start-up output lists: each must be served, the metrics line must be there
+// exactly when metrics are, and neither listener serves the other's paths
+// (pprof stays off the metrics listener, which may face the network).
 func TestBannerListsWhatIsServed(t *testing.T) {
-	for _, telemetry := range []bool{false, true} {
-		name := "without telemetry"
-		args := []string{"-debug-addr", "127.0.0.1:0"}
-		if telemetry {
-			name = "with telemetry"
-			args = append(args, "-telemetry")
-		}
-		t.Run(name, func(t *testing.T) {
-			s := startRun(t, args...)
-			banner := map[string]string{} // "page", "try", "debug": the rest of the line
-			for len(banner) < 3 {
+	for _, tt := range []struct {
+		name    string
+		args    []string
+		metrics bool
+	}{
+		{"metrics on", nil, true},
+		{"metrics off", []string{"-metrics-addr", ""}, false},
+		{"metrics off by name", []string{"-metrics-addr", "off"}, false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			s := startRun(t, append([]string{"-debug-addr", "127.0.0.1:0"}, tt.args...)...)
+			banner := map[string]string{} // "page", "try", "metrics", "debug": the rest of the line
+			for banner["debug"] == "" {   // the last line
 				select {
 				case line := <-s.stdout:
 					label, rest, ok := strings.Cut(strings.TrimSpace(line), ":")
@@ -49,26 +52,37 @@ func TestBannerListsWhatIsServed(t *testing.T) {
 			res.Body.Close()
 			assert.Equal(t, res.StatusCode, http.StatusOK, "try "+banner["try"])
 
-			// "http://host:port/a, /b and /c"
-			paths := regexp.MustCompile(`, | and `).Split(banner["debug"], -1)
-			base, first, ok := strings.Cut(strings.TrimPrefix(paths[0], "http://"), "/")
-			assert.True(t, ok, "a debug address and path: "+banner["debug"])
-			paths[0] = "/" + first
-			listed := false
-			for _, p := range paths {
-				listed = listed || p == "/metrics"
-				res, err := http.Get("http://" + base + p)
-				assert.NoError(t, err, "GET "+p)
-				res.Body.Close()
-				assert.Equal(t, res.StatusCode, http.StatusOK, "GET "+p+", which the banner lists")
-			}
-			assert.Equal(t, listed, telemetry, "/metrics listed: "+banner["debug"])
-			if !telemetry {
-				res, err := http.Get("http://" + base + "/metrics")
-				assert.NoError(t, err, "GET /metrics")
-				res.Body.Close()
-				assert.Equal(t, res.StatusCode, http.StatusNotFound, "/metrics without -telemetry")
+			_, listed := banner["metrics"]
+			assert.Equal(t, listed, tt.metrics, "metrics listed: "+banner["metrics"])
+			debug := servedPaths(t, banner["debug"])
+			if tt.metrics {
+				metrics := servedPaths(t, banner["metrics"])
+				assert.Equal(t, get(t, metrics+"/debug/pprof/"), http.StatusNotFound, "pprof on the metrics listener")
+				assert.Equal(t, get(t, debug+"/metrics"), http.StatusNotFound, "metrics on the debug listener")
 			}
 		})
 	}
+}
+
+// servedPaths requests every path of a banner line, "http://host:port/a,
+// /b", checks that each is served, and returns "http://host:port".
+func servedPaths(t *testing.T, line string) string {
+	t.Helper()
+	paths := strings.Split(line, ", ")
+	base, first, ok := strings.Cut(strings.TrimPrefix(paths[0], "http://"), "/")
+	assert.True(t, ok, "an address and a path: "+line)
+	paths[0] = "/" + first
+	for _, p := range paths {
+		assert.Equal(t, get(t, "http://"+base+p), http.StatusOK, "GET "+p+", which the banner lists: "+line)
+	}
+	return "http://" + base
+}
+
+// get returns the HTTP status of a GET of url.
+func get(t *testing.T, url string) int {
+	t.Helper()
+	res, err := http.Get(url)
+	assert.NoError(t, err, "GET "+url)
+	res.Body.Close()
+	return res.StatusCode
 }

@@ -18,6 +18,11 @@ import (
 // arrive one by one.
 const DefaultReplyInterval = 400 * time.Millisecond
 
+// DefaultMetricsAddr is where metrics are served by default: OpenTelemetry's
+// port for a Prometheus exporter, on every interface, so that a Prometheus
+// beside the server (in Kubernetes, another Pod) can scrape it.
+const DefaultMetricsAddr = ":9464"
+
 // envNames maps each flag to the environment variable it falls back to.
 var envNames = map[string]string{
 	"addr":                     "HELLORPC_ADDR",
@@ -45,19 +50,21 @@ var envNames = map[string]string{
 	"reply-interval":           "HELLORPC_REPLY_INTERVAL",
 	"max-stream-messages":      "HELLORPC_MAX_STREAM_MESSAGES",
 	"telemetry":                "HELLORPC_TELEMETRY",
+	"metrics-addr":             "HELLORPC_METRICS_ADDR",
 	"gc-percent":               "GOGC",
 	"memory-limit":             "GOMEMLIMIT",
 }
 
 // options are hello-server's settings: the server's, and the process's.
 type options struct {
-	cfg        server.Config
-	level      slog.Level // of the log
-	debugAddr  string     // of the debug listener, "" for none
-	telemetry  bool
-	gc         gcSettings
-	origins    string // -cors-origins as given, comma-separated
-	coalescing bool   // -write-coalescing
+	cfg         server.Config
+	level       slog.Level // of the log
+	debugAddr   string     // of the debug listener, "" for none
+	metricsAddr string     // of the metrics listener, "" for none
+	telemetry   bool
+	gc          gcSettings
+	origins     string // -cors-origins as given, comma-separated
+	coalescing  bool   // -write-coalescing
 }
 
 // flagSet defines hello-server's flags, which set o.
@@ -87,8 +94,9 @@ func (o *options) flagSet(stderr io.Writer) *flag.FlagSet {
 	fs.Var(&o.gc.percent, "gc-percent", "garbage collection target `percent` (Go's GOGC, \"off\" for none): a higher one collects less often, so fewer calls meet a collection, for more memory")
 	fs.Var(&o.gc.memoryLimit, "memory-limit", "soft memory limit of the process (Go's GOMEMLIMIT: `bytes`, or with a B, KiB, MiB, GiB or TiB suffix; \"off\" for none): past it the collector works harder, whatever -gc-percent says (default 90% of the memory limit of the process's cgroup, as a container has; 768MiB without one)")
 	fs.BoolVar(&o.coalescing, "write-coalescing", true, "gather the HTTP/2 writes of many streams into fewer system calls")
-	fs.StringVar(&o.debugAddr, "debug-addr", "", "`address` for expvar and pprof (/debug/vars, /debug/pprof/), and metrics (/metrics) with -telemetry; keep it on loopback (default off)")
-	fs.BoolVar(&o.telemetry, "telemetry", false, "measure and trace every call (OpenTelemetry: metrics at -debug-addr's /metrics, trace ids in the access log; costs about a fifth of the throughput)")
+	fs.StringVar(&o.debugAddr, "debug-addr", "", "`address` for expvar and pprof (/debug/vars, /debug/pprof/); keep it on loopback (default off)")
+	fs.StringVar(&o.metricsAddr, "metrics-addr", DefaultMetricsAddr, "`address` of the metrics listener (/metrics, Prometheus text format): every call in every protocol, the server's figures, Go runtime and process; \"\" or \"off\": none")
+	fs.BoolVar(&o.telemetry, "telemetry", false, "trace every call whose client sent a sampled W3C traceparent (OpenTelemetry spans; trace ids in the access log and as the metrics' exemplars)")
 	fs.DurationVar(&cfg.BodyTimeout, "body-timeout", server.DefaultBodyTimeout, "longest a unary call's request body may take to arrive whole; past it the call ends with deadline_exceeded")
 	fs.DurationVar(&cfg.MaxCallDuration, "max-call-duration", server.DefaultMaxCallDuration, "longest any call may last, unary or streaming, whatever the client's deadline; 0: no cap, the client's deadline alone")
 	fs.DurationVar(&cfg.Greeter.ReplyInterval, "reply-interval", DefaultReplyInterval, "pause between the streamed replies of LotsOfReplies")
@@ -115,6 +123,9 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (o
 		return o, err
 	}
 	o.gc.resolve()
+	if o.metricsAddr == "off" {
+		o.metricsAddr = ""
+	}
 	cfg.DisableWriteCoalescing = !o.coalescing
 	switch {
 	case cfg.DrainDelay < 0:

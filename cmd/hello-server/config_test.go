@@ -113,6 +113,31 @@ func TestMaxCallDurationZeroIsNoCap(t *testing.T) {
 	assert.Contains(t, assert.Error(t, err, "parse -max-call-duration -1s").Error(), "-max-call-duration -1s must not be negative", "the refusal")
 }
 
+// TestMetricsOnByDefault checks -metrics-addr: on at :9464 without flags,
+// off with "" or "off", the latter from HELLORPC_METRICS_ADDR too (an empty
+// variable is no setting).
+func TestMetricsOnByDefault(t *testing.T) {
+	env := map[string]string{}
+	getenv := func(v string) string { return env[v] }
+	for _, tt := range []struct {
+		args []string
+		env  string
+		want string
+	}{
+		{nil, "", ":9464"},
+		{[]string{"-metrics-addr", ""}, "", ""},
+		{[]string{"-metrics-addr", "off"}, "", ""},
+		{nil, "off", ""},
+		{nil, "127.0.0.1:9100", "127.0.0.1:9100"},
+		{[]string{"-metrics-addr", ":9200"}, "off", ":9200"},
+	} {
+		env["HELLORPC_METRICS_ADDR"] = tt.env
+		o, err := parseConfig(tt.args, getenv, io.Discard)
+		assert.NoError(t, err, fmt.Sprintf("parse %q", tt.args))
+		assert.Equal(t, o.metricsAddr, tt.want, fmt.Sprintf("%q with HELLORPC_METRICS_ADDR=%q", tt.args, tt.env))
+	}
+}
+
 // The generated table of docs/configuration.md sits between these lines.
 const (
 	docFile  = "../../docs/configuration.md"

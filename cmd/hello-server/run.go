@@ -10,9 +10,11 @@ import (
 	"net"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/hellorpc/hellorpc/internal/cli"
+	"github.com/hellorpc/hellorpc/internal/metrics"
 	"github.com/hellorpc/hellorpc/internal/server"
 	"github.com/hellorpc/hellorpc/internal/telemetry"
 )
@@ -28,7 +30,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err != nil {
 		return err
 	}
-	cfg, level, debugAddr, telemetryOn := o.cfg, o.level, o.debugAddr, o.telemetry
+	cfg, level, debugAddr, metricsAddr, telemetryOn := o.cfg, o.level, o.debugAddr, o.metricsAddr, o.telemetry
 	defer o.gc.apply()()
 	// Log lines go out in batches from a goroutine of their own; Close, after
 	// the drain, writes the last of them.
@@ -36,14 +38,13 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	defer logs.Close()
 	// slog's text format; the access log appends its lines itself (cli.TextHandler).
 	cfg.Logger = slog.New(cli.NewTextHandler(logs, &slog.HandlerOptions{Level: level}))
-	var metrics http.Handler
 	if telemetryOn {
 		t, err := telemetry.New(telemetry.Options{})
 		if err != nil {
 			return err
 		}
 		defer func() { _ = t.Shutdown(context.WithoutCancel(ctx)) }()
-		cfg.Telemetry, metrics = t, t.Handler()
+		cfg.Telemetry = t
 	}
 
 	ln, err := net.Listen("tcp", cfg.Addr)
@@ -55,8 +56,19 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		scheme = "https"
 	}
 	printWelcome(stdout, ln.Addr(), scheme)
+	if metricsAddr != "" {
+		cfg.Metrics = metrics.New()
+		mux := http.NewServeMux() // /metrics only: promhttp would answer any path
+		mux.Handle("GET /metrics", cfg.Metrics.Handler())
+		stop, err := serveSide("metrics", metricsAddr, mux, []string{"/metrics"}, stdout)
+		if err != nil {
+			ln.Close()
+			return err
+		}
+		defer stop()
+	}
 	if debugAddr != "" {
-		stop, err := serveDebug(debugAddr, metrics, stdout)
+		stop, err := serveSide("debug", debugAddr, server.DebugHandler(), []string{"/debug/vars", "/debug/pprof/"}, stdout)
 		if err != nil {
 			ln.Close()
 			return err
@@ -84,19 +96,15 @@ func printWelcome(w io.Writer, addr net.Addr, scheme string) {
 	fmt.Fprintf(w, "  try:   curl -s -H 'Content-Type: application/json' -d '{\"name\":\"eric\"}' %s/rpc_package.HelloWorldService/SayHello\n", base)
 }
 
-// serveDebug serves server.DebugHandler (with metrics, if not nil) on addr
-// until stop is called, and says what it serves.
-func serveDebug(addr string, metrics http.Handler, stdout io.Writer) (stop func(), err error) {
+// serveSide serves h on addr, the address of the listener named by flag
+// -name-addr, until stop is called, and prints the paths it serves.
+func serveSide(name, addr string, h http.Handler, paths []string, stdout io.Writer) (stop func(), err error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
-		return nil, fmt.Errorf("listen on -debug-addr %s: %w", addr, err)
+		return nil, fmt.Errorf("listen on -%s-addr %s: %w", name, addr, err)
 	}
-	srv := &http.Server{Handler: server.DebugHandler(metrics), ReadHeaderTimeout: 10 * time.Second}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
 	go func() { _ = srv.Serve(ln) }()
-	served := "/debug/vars and /debug/pprof/"
-	if metrics != nil {
-		served = "/debug/vars, /debug/pprof/ and /metrics"
-	}
-	fmt.Fprintf(stdout, "debug: http://%s%s\n", ln.Addr(), served)
+	fmt.Fprintf(stdout, "%s: http://%s%s\n", name, ln.Addr(), strings.Join(paths, ", "))
 	return func() { _ = srv.Close() }, nil
 }

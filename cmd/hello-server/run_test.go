@@ -25,7 +25,8 @@ type started struct {
 	stdout chan string // the lines of output after the first
 }
 
-// startRun calls run with args (plus -addr 127.0.0.1:0), reads the address it
+// startRun calls run with args (plus -addr 127.0.0.1:0 and -metrics-addr
+// 127.0.0.1:0, which args may override), reads the address it
 // listens on from its first line of output, and waits until health answers.
 // The server's log goes to stderr when it is not nil.
 func startRun(t *testing.T, args ...string) *started {
@@ -40,7 +41,7 @@ func startRunLogging(t *testing.T, stderr io.Writer, args ...string) *started {
 	getenv := func(string) string { return "" }
 	go func() {
 		// No drain delay unless the test asks for one: nothing balances these.
-		s.done <- run(ctx, append([]string{"-addr", "127.0.0.1:0", "-drain-delay", "0"}, args...), getenv, stdoutW, stderr)
+		s.done <- run(ctx, append([]string{"-addr", "127.0.0.1:0", "-metrics-addr", "127.0.0.1:0", "-drain-delay", "0"}, args...), getenv, stdoutW, stderr)
 		stdoutW.Close()
 	}()
 	out := bufio.NewReader(stdoutR)

@@ -172,12 +172,26 @@ func TestManifest(t *testing.T) {
 	assert.Equal(t, keys[corev1.LabelTopologyZone], corev1.ScheduleAnyway, "spread over zones, where there are some")
 
 	// The Service sends its port to the container's, as h2c.
-	assert.Equal(t, len(m.service.Spec.Ports), 1, "service ports")
+	assert.Equal(t, len(m.service.Spec.Ports), 2, "service ports: h2c and metrics")
 	sp := m.service.Spec.Ports[0]
 	assert.Equal(t, sp.TargetPort.String(), c.Ports[0].Name, "service targets the container port")
 	assert.Equal(t, sp.Port, port, "service port")
 	assert.True(t, sp.AppProtocol != nil && *sp.AppProtocol == "kubernetes.io/h2c", "appProtocol h2c")
 	selects(t, "the service", m.service.Spec.Selector, m.deployment.Spec.Template.Labels)
+
+	// Metrics: hello-server's default -metrics-addr, :9464, exposed and
+	// announced for scraping on the pods and the Service alike.
+	const metricsPort = 9464
+	assert.Equal(t, len(c.Ports), 2, "container ports: h2c and metrics")
+	assert.Equal(t, c.Ports[1].ContainerPort, int32(metricsPort), "metrics container port")
+	mp := m.service.Spec.Ports[1]
+	assert.Equal(t, mp.TargetPort.String(), c.Ports[1].Name, "service targets the metrics port")
+	assert.Equal(t, mp.Port, int32(metricsPort), "service metrics port")
+	for what, annotations := range map[string]map[string]string{"pods": m.deployment.Spec.Template.Annotations, "service": m.service.Annotations} {
+		assert.Equal(t, annotations["prometheus.io/scrape"], "true", what+": prometheus.io/scrape")
+		assert.Equal(t, annotations["prometheus.io/port"], fmt.Sprint(metricsPort), what+": prometheus.io/port")
+		assert.Equal(t, annotations["prometheus.io/path"], "/metrics", what+": prometheus.io/path")
+	}
 }
 
 // selects checks that a selector's labels pick the pods with podLabels.

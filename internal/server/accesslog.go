@@ -38,9 +38,7 @@ func (a *accessLogger) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	c, r := callOf(w, r)
-	rec := &c.rec
-	rec.ResponseWriter = w
-	c.logged = true
+	rec := c.recorder(w)
 	a.next.ServeHTTP(rec, r)
 
 	status := rec.status

@@ -15,6 +15,7 @@ import (
 	"github.com/hellorpc/hellorpc/gen/rpc_package/rpc_packageconnect"
 	"github.com/hellorpc/hellorpc/internal/cli"
 	"github.com/hellorpc/hellorpc/internal/greeter"
+	"github.com/hellorpc/hellorpc/internal/metrics"
 	"github.com/hellorpc/hellorpc/internal/server"
 	"github.com/hellorpc/hellorpc/internal/server/servertest"
 	"github.com/hellorpc/hellorpc/internal/telemetry"
@@ -57,8 +58,9 @@ func BenchmarkForms(b *testing.B) {
 // Connect JSON call and a gRPC-Web call. The ratio full/bare is the cost of
 // the middleware; full+accesslog adds an access log line per call, as
 // hello-server writes it (cli.TextHandler through a cli.LogWriter to
-// io.Discard); full+telemetry measures and traces every call
-// (OpenTelemetry metrics and spans; package telemetry).
+// io.Discard); full+metrics measures every call (package metrics), as
+// hello-server does by default; full+telemetry traces every call
+// (OpenTelemetry spans, none sampled; package telemetry).
 func BenchmarkMiddleware(b *testing.B) {
 	hs := middlewareHandlers(b)
 	requests := map[string]struct {
@@ -72,7 +74,8 @@ func BenchmarkMiddleware(b *testing.B) {
 		for _, h := range []struct {
 			name    string
 			handler http.Handler
-		}{{"bare", hs.bare}, {"full", hs.full}, {"full+accesslog", hs.fullLogged}, {"full+telemetry", hs.fullTelemetry}} {
+		}{{"bare", hs.bare}, {"full", hs.full}, {"full+accesslog", hs.fullLogged}, {"full+metrics", hs.fullMeasured},
+			{"full+metrics+accesslog", hs.fullMeasuredLogged}, {"full+telemetry", hs.fullTelemetry}} {
 			b.Run(name+"/"+h.name, func(b *testing.B) {
 				b.ReportAllocs()
 				for b.Loop() {
@@ -97,7 +100,7 @@ func serveOnce(tb testing.TB, h http.Handler, contentType string, body []byte) {
 
 // handlers are the handlers BenchmarkMiddleware compares.
 type handlers struct {
-	bare, full, fullLogged, fullTelemetry http.Handler
+	bare, full, fullLogged, fullMeasured, fullMeasuredLogged, fullTelemetry http.Handler
 }
 
 func middlewareHandlers(tb testing.TB) handlers {
@@ -118,16 +121,19 @@ func middlewareHandlers(tb testing.TB) handlers {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	measured := cfg
-	measured.Telemetry = tel
-	return handlers{bare: bare, full: server.New(cfg), fullLogged: server.New(logged), fullTelemetry: server.New(measured)}
+	traced := cfg
+	traced.Telemetry = tel
+	measured, measuredLogged := cfg, logged
+	measured.Metrics, measuredLogged.Metrics = metrics.New(), metrics.New()
+	return handlers{bare: bare, full: server.New(cfg), fullLogged: server.New(logged), fullMeasured: server.New(measured),
+		fullMeasuredLogged: server.New(measuredLogged), fullTelemetry: server.New(traced)}
 }
 
 // TestMiddlewareAllocatesOneObjectACall pins what BenchmarkMiddleware
 // measured (#16): everything hellorpc's middleware keeps for a unary call,
-// with the access log off or on (the call's context, its deadline, the
-// request that carries it, the log's record), is one allocation more than
-// bare connect-go makes.
+// with the access log and the metrics off or on (the call's context, its
+// deadline, the request that carries it, the recorder of its answer), is one
+// allocation more than bare connect-go makes.
 func TestMiddlewareAllocatesOneObjectACall(t *testing.T) {
 	if raceEnabled {
 		t.Skip("allocation counts need a build without -race, which inlines less: go test -run Allocat ./internal/server (.ci/run does)")
@@ -138,7 +144,10 @@ func TestMiddlewareAllocatesOneObjectACall(t *testing.T) {
 		return testing.AllocsPerRun(200, func() { serveOnce(t, h, "application/json", body) })
 	}
 	bare := allocs(hs.bare)
-	for name, h := range map[string]http.Handler{"access log off": hs.full, "access log on": hs.fullLogged} {
+	for name, h := range map[string]http.Handler{
+		"access log off": hs.full, "access log on": hs.fullLogged,
+		"metrics on": hs.fullMeasured, "metrics and access log on": hs.fullMeasuredLogged,
+	} {
 		if got := allocs(h); got > bare+1 {
 			t.Errorf("%s: %v allocations a call, bare connect-go %v: want at most one more", name, got, bare)
 		}

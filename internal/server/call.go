@@ -15,7 +15,8 @@ import (
 // the answer, the writer that holds a single reply's flushes (holdflush.go),
 // and the RPC's outcome as connect-go reports it (outcome.go).
 // trackCalls makes it, outermost; the access log and the deadlines read it
-// (callOf) and know nothing of each other.
+// (callOf) and know nothing of each other; the metrics and the access log
+// share the recorder (recorder).
 type callState struct {
 	context.Context                     // the request's: values, and its end, which the sweeper passes on
 	start           time.Time           // when the request arrived
@@ -36,9 +37,9 @@ type callState struct {
 	over    bool          // the handler returned: w may no longer be used
 
 	req     http.Request     // the request that carries the call, a copy of the one that came
-	rec     responseRecorder // the access log's, when it logs
+	rec     responseRecorder // the metrics' and the access log's, when either reads it
 	held    heldWriter       // holdFlushes', for a call that answers one message
-	logged  bool             // the access log keeps this call: outcome is recorded
+	kept    bool             // the metrics or the access log read this call's outcome: it is recorded
 	outcome outcome
 }
 
@@ -84,4 +85,15 @@ func (c *callState) carry(w http.ResponseWriter, r *http.Request) *http.Request 
 	c.req = *r.WithContext(c)
 	c.req.Body = c
 	return &c.req
+}
+
+// recorder returns the recorder of the call's answer, set to record what
+// goes to w the first time it is asked for; then the outcome is recorded.
+// Middleware inside the first asker passes that recorder as w.
+func (c *callState) recorder(w http.ResponseWriter) *responseRecorder {
+	if c.rec.ResponseWriter == nil {
+		c.rec.ResponseWriter = w
+	}
+	c.kept = true
+	return &c.rec
 }

@@ -14,11 +14,11 @@ import (
 // of the RPC's outcome.
 
 // Value answers outcomeKey{} with the record of the call's outcome while
-// the access log keeps one, else nil (nothing else reads it, so nothing is
+// the metrics or the access log keep one, else nil (nothing else reads it, so nothing is
 // recorded): no other context holds one, so the lookup ends here either way.
 func (c *callState) Value(key any) any {
 	if _, ok := key.(outcomeKey); ok {
-		if !c.logged {
+		if !c.kept {
 			return nil
 		}
 		return &c.outcome

@@ -13,6 +13,7 @@ import (
 	"github.com/hellorpc/hellorpc/internal/connlimit"
 	"github.com/hellorpc/hellorpc/internal/greeter"
 	"github.com/hellorpc/hellorpc/internal/h2guard"
+	"github.com/hellorpc/hellorpc/internal/metrics"
 	"github.com/hellorpc/hellorpc/internal/telemetry"
 	"github.com/hellorpc/hellorpc/internal/tlsterm"
 )
@@ -144,12 +145,19 @@ type Config struct {
 	// Logger receives the server's logs. Default: discard.
 	Logger *slog.Logger
 
-	// Telemetry, when set, measures and traces every RPC (package
-	// telemetry) and receives the server's own figures: calls in flight and
-	// shed, open connections by HTTP version, connections evicted and
-	// refused at the limit, drain state; the access log then carries each
+	// Metrics, when set, measures every RPC in every protocol, answered by
+	// connect-go or before it (package metrics), and receives the server's
+	// own figures: calls in flight and shed, open connections by HTTP
+	// version, connections evicted, refused and flooded, writes coalesced,
+	// drain state. Default nil: none (hello-server sets it unless
+	// -metrics-addr is empty).
+	Metrics *metrics.Metrics
+
+	// Telemetry, when set, traces every RPC whose client sent a sampled
+	// trace context (package telemetry); the access log then carries each
 	// call's trace and span ids (only then: a span that Middleware starts is
-	// not looked for). Default nil: none.
+	// not looked for), and the RPCs' metrics keep them as exemplars.
+	// Default nil: none.
 	Telemetry *telemetry.Telemetry
 
 	// Services are more connect services, served beside HelloWorldService

@@ -11,11 +11,11 @@ import (
 var publishGoroutines sync.Once
 
 // DebugHandler returns the handler of the optional debug listener: expvar at
-// /debug/vars (memory statistics and the goroutine count), pprof at
-// /debug/pprof/, and metrics (Prometheus text format) at /metrics when
-// metrics is not nil. It exposes the process's internals, so serve it on a
-// loopback address only; it is never part of the Server's handler.
-func DebugHandler(metrics http.Handler) http.Handler {
+// /debug/vars (memory statistics and the goroutine count) and pprof at
+// /debug/pprof/. It exposes the process's internals, so serve it on a
+// loopback address only; it is never part of the Server's handler, and the
+// metrics have a listener of their own (package metrics).
+func DebugHandler() http.Handler {
 	publishGoroutines.Do(func() {
 		expvar.Publish("goroutines", expvar.Func(func() any { return runtime.NumGoroutine() }))
 	})
@@ -26,8 +26,5 @@ func DebugHandler(metrics http.Handler) http.Handler {
 	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
 	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
 	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
-	if metrics != nil {
-		mux.Handle("/metrics", metrics)
-	}
 	return mux
 }

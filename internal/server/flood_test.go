@@ -16,9 +16,9 @@ import (
 	rpc "github.com/hellorpc/hellorpc/gen/rpc_package"
 	"github.com/hellorpc/hellorpc/gen/rpc_package/rpc_packageconnect"
 	"github.com/hellorpc/hellorpc/internal/greeter"
+	"github.com/hellorpc/hellorpc/internal/metrics"
 	"github.com/hellorpc/hellorpc/internal/server"
 	"github.com/hellorpc/hellorpc/internal/server/servertest"
-	"github.com/hellorpc/hellorpc/internal/telemetry"
 	"github.com/hellorpc/hellorpc/internal/testkit/assert"
 	"github.com/hellorpc/hellorpc/internal/testkit/h2frame"
 )
@@ -232,10 +232,9 @@ func assertFloodIsCut(t *testing.T, conn net.Conn, flood func(io.Writer, int, []
 // flooded connection, one count.
 func TestFloodedConnectionsAreCounted(t *testing.T) {
 	t.Parallel()
-	tel, err := telemetry.New(telemetry.Options{})
-	assert.NoError(t, err, "telemetry")
-	srv := servertest.Start(t, server.Config{Telemetry: tel})
-	assert.Equal(t, scrape(t, tel.Handler())["hellorpc_connections_flooded_total"], float64(0), "flooded connections before")
+	m := metrics.New()
+	srv := servertest.Start(t, server.Config{Metrics: m})
+	assert.Equal(t, scrape(t, m.Handler())["hellorpc_connections_flooded_total"], float64(0), "flooded connections before")
 	conn, err := net.Dial("tcp", srv.Listener.Addr().String())
 	assert.NoError(t, err, "dial")
 	defer conn.Close()
@@ -250,7 +249,7 @@ func TestFloodedConnectionsAreCounted(t *testing.T) {
 	}()
 	code, _ := readGoAway(conn)
 	assert.Equal(t, code, 0xb, "GOAWAY error code ENHANCE_YOUR_CALM")
-	assert.Equal(t, scrape(t, tel.Handler())["hellorpc_connections_flooded_total"], float64(1), "flooded connections after")
+	assert.Equal(t, scrape(t, m.Handler())["hellorpc_connections_flooded_total"], float64(1), "flooded connections after")
 }
 
 // TestStreamsOfSmallMessagesAreNotFlooded: a client stream and a bidi stream
@@ -260,9 +259,8 @@ func TestFloodedConnectionsAreCounted(t *testing.T) {
 func TestStreamsOfSmallMessagesAreNotFlooded(t *testing.T) {
 	t.Parallel()
 	const messages = 10_000
-	tel, err := telemetry.New(telemetry.Options{})
-	assert.NoError(t, err, "telemetry")
-	srv := servertest.Start(t, server.Config{Telemetry: tel, Greeter: greeter.Options{MaxStreamMessages: messages}})
+	m := metrics.New()
+	srv := servertest.Start(t, server.Config{Metrics: m, Greeter: greeter.Options{MaxStreamMessages: messages}})
 	for _, f := range streamForms() {
 		t.Run(f.name, func(t *testing.T) {
 			t.Parallel()
@@ -303,6 +301,6 @@ func TestStreamsOfSmallMessagesAreNotFlooded(t *testing.T) {
 		})
 	}
 	t.Cleanup(func() {
-		assert.Equal(t, scrape(t, tel.Handler())["hellorpc_connections_flooded_total"], float64(0), "flooded connections")
+		assert.Equal(t, scrape(t, m.Handler())["hellorpc_connections_flooded_total"], float64(0), "flooded connections")
 	})
 }

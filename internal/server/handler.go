@@ -12,6 +12,7 @@ import (
 
 	rpc "github.com/hellorpc/hellorpc/gen/rpc_package"
 	"github.com/hellorpc/hellorpc/internal/grpcwebtext"
+	"github.com/hellorpc/hellorpc/internal/metrics"
 	"github.com/hellorpc/hellorpc/internal/validation"
 )
 
@@ -20,14 +21,16 @@ import (
 // routed (routes.go: RPC paths, REST, the page); the interceptors of
 // handlerOptions record its outcome and validate each message against the
 // proto's rules (internal/validation); greeter answers it, or a service of
-// svc. opts are handlerOptions'. age may be nil.
-func newHandler(cfg Config, d *drain, calls *callLimit, age *connAge, opts connect.HandlerOption, svc *services) http.Handler {
+// svc. opts are handlerOptions'. age and measured (the RPCs' metrics) may
+// be nil.
+func newHandler(cfg Config, d *drain, calls *callLimit, age *connAge, opts connect.HandlerOption, svc *services, measured *metrics.Calls) http.Handler {
 	rt := newRoutes(opts, cfg.Greeter, cfg.MaxMessageBytes, d.health, svc)
 	clientStreams, replyStreams := streamPaths(svc.names, clientSide), streamPaths(svc.names, serverSide)
 	return wrap(rt, slices.Concat(cfg.Middleware, []func(http.Handler) http.Handler{
 		GrowStack,                            // stack.go: the stack growth of HTTP/2 streams, once
 		trackCalls,                           // call.go: the call's state, which the next ones read
 		holdFlushes(svc.names, replyStreams), // holdflush.go: a single reply, sent as the handler returns
+		measureCalls(measured),               // measure.go: every RPC, answered by whom it may be
 		accessLog(cfg.Logger),                // accesslog.go
 		age.closeRetiredHTTP1,                // connage.go: Connection: close on retired connections
 		d.closeHTTP1,                         // drain.go: Connection: close while draining
@@ -52,14 +55,15 @@ func wrap(h http.Handler, middleware []func(http.Handler) http.Handler) http.Han
 // handlerOptions returns the options of every connect-go handler, the
 // greeter's and those of Config.Services alike: the limits of cfg, and the
 // interceptors, outermost first. Validation checks the greeter's request
-// messages only (package validation checks the types it is given).
-func handlerOptions(cfg Config, d *drain) connect.HandlerOption {
+// messages only (package validation checks the types it is given). measured
+// (nil with metrics off) names the methods of REST's calls.
+func handlerOptions(cfg Config, d *drain, measured *metrics.Calls) connect.HandlerOption {
 	validate, err := validation.New(&rpc.HelloRequest{})
 	if err != nil {
 		panic(err) // the rules are compiled in: a build defect that every test shows
 	}
 	// Innermost: validation, so that its errors are recorded as any other.
-	interceptors := []connect.Interceptor{rpcOutcome{telemetry: cfg.Telemetry != nil}, d.interceptor(), validate}
+	interceptors := []connect.Interceptor{rpcOutcome{telemetry: cfg.Telemetry != nil, calls: measured}, d.interceptor(), validate}
 	if cfg.Telemetry != nil {
 		// Outermost: the span is in the context rpcOutcome records.
 		interceptors = append([]connect.Interceptor{cfg.Telemetry.Interceptor()}, interceptors...)

@@ -13,7 +13,7 @@ import (
 
 	"github.com/hellorpc/hellorpc/internal/server"
 	"github.com/hellorpc/hellorpc/internal/server/servertest"
-	"github.com/hellorpc/hellorpc/internal/telemetry"
+	"github.com/hellorpc/hellorpc/internal/metrics"
 	"github.com/hellorpc/hellorpc/internal/testkit/assert"
 	"github.com/hellorpc/hellorpc/internal/testkit/h2frame"
 )
@@ -68,9 +68,8 @@ func TestClientCausedLogLinesAreBounded(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			var logs servertest.Buffer
-			tel, err := telemetry.New(telemetry.Options{})
-			assert.NoError(t, err, "telemetry")
-			cfg := server.Config{Logger: slog.New(slog.NewTextHandler(&logs, nil)), Telemetry: tel}
+			m := metrics.New()
+			cfg := server.Config{Logger: slog.New(slog.NewTextHandler(&logs, nil)), Metrics: m}
 			var addr string
 			if tc.tls {
 				addr, _, _ = startTLS(t, cfg)
@@ -84,7 +83,7 @@ func TestClientCausedLogLinesAreBounded(t *testing.T) {
 			time.Sleep(500 * time.Millisecond)
 			lines := strings.Count(logs.String(), tc.line)
 			bound := 50 + 5*int(math.Ceil(time.Since(start).Seconds()))
-			suppressed := scrape(t, tel.Handler())["hellorpc_log_lines_suppressed_total"]
+			suppressed := scrape(t, m.Handler())["hellorpc_log_lines_suppressed_total"]
 			t.Logf("%d lines in %v (bound %d), %v suppressed", lines, time.Since(start).Round(time.Millisecond), bound, suppressed)
 			assert.True(t, lines > 0, "the first lines are logged")
 			assert.True(t, lines <= bound, "lines within the rate")

@@ -6,17 +6,29 @@ import (
 
 	"connectrpc.com/connect"
 
+	"github.com/hellorpc/hellorpc/internal/metrics"
 	"github.com/hellorpc/hellorpc/internal/telemetry"
 )
 
 // outcome is what the server learns about one RPC from inside connect-go,
 // set by the interceptor rpcOutcome: its protocol as connect-go identified
-// it, its code, and with telemetry on its span's ids. The first two are
-// small numbers, so that recording them allocates nothing.
+// it, its code, with telemetry on its span's ids, and when asked (REST,
+// whose path does not name it) its method. All but the ids are small
+// numbers, so that recording them allocates nothing.
 type outcome struct {
-	code     atomic.Uint32 // 0: not recorded; 1: ok; else connect.Code + 1
-	protocol atomic.Uint32 // 0: not recorded; else 1 + index in rpcProtocols
-	trace    atomic.Value  // [2]string: the server span's trace and span ids, with telemetry on
+	code       atomic.Uint32 // 0: not recorded; 1: ok; else connect.Code + 1
+	protocol   atomic.Uint32 // 0: not recorded; else 1 + index in rpcProtocols
+	trace      atomic.Value  // [2]string: the server span's trace and span ids, with telemetry on
+	wantMethod atomic.Bool   // record method
+	method     atomic.Uint32 // 0: not recorded; else 1 + the metrics.Method
+}
+
+// methodOr returns the recorded method, or m when none was.
+func (o *outcome) methodOr(m metrics.Method) metrics.Method {
+	if v := o.method.Load(); v > 0 {
+		return metrics.Method(v - 1)
+	}
+	return m
 }
 
 // outcomeKey is the context key of the call's *outcome.
@@ -74,15 +86,20 @@ func (o *outcome) traceIDs() (traceID, spanID string) {
 // rpcOutcome is a connect interceptor that records each RPC's outcome in the
 // one its context holds (outcomeKey{}), if any.
 type rpcOutcome struct {
-	telemetry bool // look for a span (a lookup that walks the whole context when there is none)
+	telemetry bool           // look for a span (a lookup that walks the whole context when there is none)
+	calls     *metrics.Calls // names the method when asked; nil with metrics off
 }
 
-func (r rpcOutcome) record(ctx context.Context, peer connect.Peer, err error) {
+func (r rpcOutcome) record(ctx context.Context, spec connect.Spec, peer connect.Peer, err error) {
 	o, ok := ctx.Value(outcomeKey{}).(*outcome)
 	if !ok {
 		return
 	}
 	o.setProtocol(peer.Protocol)
+	if r.calls != nil && o.wantMethod.Load() {
+		m, _ := r.calls.Method(spec.Procedure)
+		o.method.Store(uint32(m) + 1)
+	}
 	if r.telemetry {
 		if traceID, spanID, ok := telemetry.SpanIDs(ctx); ok {
 			o.trace.Store([2]string{traceID, spanID})
@@ -94,7 +111,7 @@ func (r rpcOutcome) record(ctx context.Context, peer connect.Peer, err error) {
 func (r rpcOutcome) WrapUnary(next connect.UnaryFunc) connect.UnaryFunc {
 	return func(ctx context.Context, req connect.AnyRequest) (connect.AnyResponse, error) {
 		res, err := next(ctx, req)
-		r.record(ctx, req.Peer(), err)
+		r.record(ctx, req.Spec(), req.Peer(), err)
 		return res, err
 	}
 }
@@ -106,7 +123,7 @@ func (rpcOutcome) WrapStreamingClient(next connect.StreamingClientFunc) connect.
 func (r rpcOutcome) WrapStreamingHandler(next connect.StreamingHandlerFunc) connect.StreamingHandlerFunc {
 	return func(ctx context.Context, conn connect.StreamingHandlerConn) error {
 		err := next(ctx, conn)
-		r.record(ctx, conn.Peer(), err)
+		r.record(ctx, conn.Spec(), conn.Peer(), err)
 		return err
 	}
 }

@@ -2,13 +2,15 @@ package server
 
 import "net/http"
 
-// responseRecorder notes the status and the bytes written. It implements
+// responseRecorder notes the status, the bytes written and the code of an
+// error answered in JSON (errorCode). It implements
 // http.Flusher and Unwrap, so streaming and http.ResponseController work
 // through it.
 type responseRecorder struct {
 	http.ResponseWriter
-	status int
-	bytes  int64
+	status    int
+	bytes     int64
+	errorCode uint8 // 0: none seen; else 1 + the code of the JSON error body (errorcode.go)
 }
 
 func (r *responseRecorder) WriteHeader(status int) {
@@ -21,6 +23,9 @@ func (r *responseRecorder) WriteHeader(status int) {
 func (r *responseRecorder) Write(p []byte) (int, error) {
 	if r.status == 0 {
 		r.status = http.StatusOK
+	}
+	if r.status >= 400 && r.bytes == 0 {
+		r.errorCode = jsonErrorCode(p)
 	}
 	n, err := r.ResponseWriter.Write(p)
 	r.bytes += int64(n)

@@ -4,6 +4,8 @@ import (
 	"context"
 	"net/http"
 	"sync/atomic"
+
+	"github.com/hellorpc/hellorpc/internal/metrics"
 )
 
 // Server is hellorpc, built once by New. It is the http.Handler of every
@@ -28,7 +30,11 @@ type Server struct {
 func New(cfg Config) *Server {
 	cfg = cfg.WithDefaults()
 	d := &drain{}
-	opts := handlerOptions(cfg, d)
+	var measured *metrics.Calls // the RPCs' metrics, nil with metrics off
+	if cfg.Metrics != nil {
+		measured = cfg.Metrics.Calls(procedures)
+	}
+	opts := handlerOptions(cfg, d, measured)
 	svc := newServices(cfg.Services, opts)
 	d.health = newHealth(svc.names)
 	s := &Server{
@@ -40,12 +46,12 @@ func New(cfg Config) *Server {
 		s.age = newConnAge(cfg.MaxConnectionAge, cfg.MaxConnectionAgeGrace)
 	}
 	logs := errorLog(cfg)
-	if cfg.Telemetry != nil {
-		if err := registerMetrics(cfg.Telemetry, s.calls, s.drain, &s.conns, logs); err != nil {
+	if cfg.Metrics != nil {
+		if err := registerMetrics(cfg.Metrics, s.calls, s.drain, &s.conns, logs); err != nil {
 			cfg.Logger.Error("metrics of the server not registered", "error", err)
 		}
 	}
-	s.handler = newHandler(cfg, s.drain, s.calls, s.age, opts, svc)
+	s.handler = newHandler(cfg, s.drain, s.calls, s.age, opts, svc, measured)
 	s.streamsCtx, s.cancelStreams = context.WithCancel(context.Background())
 	s.http = httpServer(cfg, s.handler, logs)
 	if s.age != nil {
