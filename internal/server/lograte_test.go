@@ -11,9 +11,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hellorpc/hellorpc/internal/metrics"
 	"github.com/hellorpc/hellorpc/internal/server"
 	"github.com/hellorpc/hellorpc/internal/server/servertest"
-	"github.com/hellorpc/hellorpc/internal/metrics"
 	"github.com/hellorpc/hellorpc/internal/testkit/assert"
 	"github.com/hellorpc/hellorpc/internal/testkit/h2frame"
 )
