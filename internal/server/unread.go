@@ -10,11 +10,15 @@ import (
 // shed call, REST GET, OPTIONS, an encoded RPC path) would hold its
 // connection for as long as the client sends nothing: net/http discards up
 // to 256 KiB of an unread body before it writes the reply, and no read
-// deadline bounds that read. So the connection's read deadline is set to now
-// before any reply of such a request can go out: bytes of the body already
-// received are still discarded (they are buffered), the first read that
-// would wait fails at once instead, and net/http then sends the reply with
-// Connection: close and closes the connection. HTTP/2 needs none of it: an
+// deadline bounds that read. So the connection's read deadline is set to
+// unreadBodyGrace from now before any reply of such a request can go out:
+// a client that is sending its body (an upload in flight, a chunked body)
+// has it discarded as before and reads its reply on a connection that stays
+// open, while for one that sends nothing the discard fails once the grace
+// has passed, and net/http then sends the reply with Connection: close and
+// closes the connection. (A deadline of now would close connections whose
+// body was still arriving: their clients, still writing, see the reset
+// rather than the reply.) HTTP/2 needs none of it: an
 // unread stream is reset, not read.
 //
 // A request whose method carries no body here (every one but POST) is handed
@@ -30,11 +34,16 @@ func declaresBody(r *http.Request) bool {
 	return r.ProtoMajor == 1 && (r.ContentLength > 0 || len(r.TransferEncoding) > 0)
 }
 
-// stopReading sets the read deadline of the connection that w answers on to
-// now, so that net/http's discard of an unread body cannot wait.
+// unreadBodyGrace bounds net/http's discard of a body that its handler left
+// unread: long enough for a body on its way, short against a silent client.
+const unreadBodyGrace = 2 * time.Second
+
+// stopReading bounds the read of the connection that w answers on to
+// unreadBodyGrace from now, so that net/http's discard of an unread body
+// cannot wait longer.
 func stopReading(w http.ResponseWriter) {
 	// Not every ResponseWriter supports it; then the discard stays unbounded.
-	_ = http.NewResponseController(w).SetReadDeadline(time.Now())
+	_ = http.NewResponseController(w).SetReadDeadline(time.Now().Add(unreadBodyGrace))
 }
 
 // bodyRead reports whether the handler read c's body, of the declared
