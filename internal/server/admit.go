@@ -65,6 +65,13 @@ func (a *admission) acquire(now time.Time) (w *waiter, ok bool) {
 	return w, true
 }
 
+// inUse returns how many slots calls hold.
+func (a *admission) inUse() int {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.running
+}
+
 // wait is how long a call queued now may wait for a slot.
 func (a *admission) wait() time.Duration {
 	a.mu.Lock()

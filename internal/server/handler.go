@@ -27,18 +27,18 @@ func newHandler(cfg Config, d *drain, calls *callLimit, age *connAge, opts conne
 	rt := newRoutes(opts, cfg.Greeter, cfg.MaxMessageBytes, d.health, svc)
 	clientStreams, replyStreams := streamPaths(svc.names, clientSide), streamPaths(svc.names, serverSide)
 	return wrap(rt, slices.Concat(cfg.Middleware, []func(http.Handler) http.Handler{
-		GrowStack,                            // stack.go: the stack growth of HTTP/2 streams, once
-		trackCalls,                           // call.go: the call's state, which the next ones read
-		holdFlushes(svc.names, replyStreams), // holdflush.go: a single reply, sent as the handler returns
-		measureCalls(measured),               // measure.go: every RPC, answered by whom it may be
-		accessLog(cfg.Logger),                // accesslog.go
-		age.closeRetiredHTTP1,                // connage.go: Connection: close on retired connections
-		d.closeHTTP1,                         // drain.go: Connection: close while draining
-		allowCORS(cfg.CORSOrigins),           // cors.go
-		calls.limit,                          // shed.go: the in-flight call limit
-		grpcwebtext.Handler,                  // gRPC-Web text mode
-		requireHTTP2ForGRPC,                  // grpc_http1.go
-		checkConnectGET,                      // connectget.go
+		GrowStack,                             // stack.go: the stack growth of HTTP/2 streams, once
+		trackCalls,                            // call.go: the call's state, which the next ones read
+		holdFlushes(svc.served, replyStreams), // holdflush.go: a single reply, sent as the handler returns
+		measureCalls(measured),                // measure.go: every RPC, answered by whom it may be
+		accessLog(cfg.Logger),                 // accesslog.go
+		age.closeRetiredHTTP1,                 // connage.go: Connection: close on retired connections
+		d.closeHTTP1,                          // drain.go: Connection: close while draining
+		allowCORS(cfg.CORSOrigins),            // cors.go
+		calls.limit,                           // shed.go: the in-flight call limit
+		grpcwebtext.Handler,                   // gRPC-Web text mode
+		requireHTTP2ForGRPC,                   // grpc_http1.go
+		checkConnectGET,                       // connectget.go
 		capUnaryBodies(cfg.MaxMessageBytes, clientStreams),                        // bodycap.go
 		newDeadlines(cfg.MaxCallDuration, cfg.BodyTimeout, clientStreams).enforce, // deadline.go
 	}))

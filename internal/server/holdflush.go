@@ -2,8 +2,9 @@ package server
 
 import "net/http"
 
-// holdFlushes returns middleware for the calls of the named services whose
-// server answers with one message (every method but those in replyStreams):
+// holdFlushes returns middleware for the calls of the services served (their
+// path prefixes, "/package.Service/") whose server answers with one message
+// (every method but those in replyStreams):
 // the ResponseWriter it passes on keeps http.Flusher, but its Flush does
 // nothing. The reply then stays in net/http's buffer until the handler
 // returns, and goes out with the end of the response: over HTTP/2 with
@@ -16,14 +17,10 @@ import "net/http"
 // separate empty DATA frame, which a proxy may wait for before it passes the
 // reply on (HAProxy did: a p99 of 200 ms). Streams of replies flush as
 // before.
-func holdFlushes(serviceNames []string, replyStreams map[string]bool) func(http.Handler) http.Handler {
-	prefixes := make(map[string]bool, len(serviceNames))
-	for _, name := range serviceNames {
-		prefixes["/"+name+"/"] = true
-	}
+func holdFlushes(served, replyStreams map[string]bool) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if !prefixes[servicePrefix(r.URL.Path)] || replyStreams[r.URL.Path] {
+			if !served[servicePrefix(r.URL.Path)] || replyStreams[r.URL.Path] {
 				next.ServeHTTP(w, r)
 				return
 			}

@@ -44,7 +44,7 @@ func registerMetrics(m *metrics.Metrics, calls *callLimit, d *drain, conns *atom
 	const openHelp = "Open connections by HTTP version (2: HTTP/2, h2c or over TLS; 1.1: the rest)."
 	for _, c := range []prometheus.Collector{
 		gauge("hellorpc_calls_in_flight", "Calls in progress (health checks aside).", nil,
-			func() float64 { return float64(calls.inflight.Load()) }),
+			func() float64 { return float64(calls.admit.inUse()) }),
 		counter("hellorpc_calls_shed_total", "Calls answered resource_exhausted because -max-inflight were in progress (after their wait in the queue, or at once when it was full).",
 			func() float64 { return float64(calls.shed.Load()) }),
 		gauge("hellorpc_draining", "1 while the server drains (health NOT_SERVING), else 0.", nil,

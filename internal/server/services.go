@@ -39,7 +39,7 @@ var builtIn = []string{
 type services struct {
 	mounted map[string]http.Handler // Config.Services' handlers, by path prefix
 	names   []string
-	counted map[string]bool // path prefixes of the services whose calls the in-flight limit counts
+	served  map[string]bool // the path prefixes ("/package.Service/") of every service of names
 }
 
 // newServices builds the handlers of mounted with opts. It panics, as
@@ -47,10 +47,9 @@ type services struct {
 // is not "/package.Service/" or is already taken: a defect of the program
 // that configures the server, which its first test shows.
 func newServices(mounted []Service, opts connect.HandlerOption) *services {
-	s := &services{mounted: make(map[string]http.Handler), names: builtIn}
-	taken := make(map[string]bool)
+	s := &services{mounted: make(map[string]http.Handler), names: builtIn, served: make(map[string]bool)}
 	for _, name := range builtIn {
-		taken["/"+name+"/"] = true
+		s.served["/"+name+"/"] = true
 	}
 	for i, build := range mounted {
 		prefix, h := build(opts)
@@ -58,25 +57,26 @@ func newServices(mounted []Service, opts connect.HandlerOption) *services {
 		if prefix != "/"+name+"/" || strings.Contains(name, "/") || h == nil {
 			panic(fmt.Sprintf("server: Config.Services[%d] returned path prefix %q (and a handler: %t), want \"/package.Service/\" and a handler", i, prefix, h != nil))
 		}
-		if taken[prefix] {
+		if s.served[prefix] {
 			panic(fmt.Sprintf("server: Config.Services[%d] mounts %s, which is already served", i, name))
 		}
-		taken[prefix] = true
+		s.served[prefix] = true
 		s.mounted[prefix] = h
 		s.names = append(s.names[:len(s.names):len(s.names)], name)
-	}
-	// Every call counts but health checks: a load balancer must still reach them.
-	s.counted = make(map[string]bool, len(s.names))
-	for _, name := range s.names {
-		if name != grpchealth.HealthV1ServiceName {
-			s.counted["/"+name+"/"] = true
-		}
 	}
 	return s
 }
 
+// healthPrefix is the path prefix of the health service's methods.
+const healthPrefix = "/" + grpchealth.HealthV1ServiceName + "/"
+
 // isCall reports whether r is a call that the in-flight limit counts: a
-// REST call, or a call of a service other than health.
+// REST call, or a call of a service other than health (a load balancer must
+// still reach the health checks).
 func (s *services) isCall(r *http.Request) bool {
-	return isREST(r) || s.counted[servicePrefix(r.URL.Path)]
+	if isREST(r) {
+		return true
+	}
+	p := servicePrefix(r.URL.Path)
+	return p != healthPrefix && s.served[p]
 }

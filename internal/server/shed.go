@@ -22,16 +22,14 @@ import (
 // answers each in its own protocol (Connect: HTTP 429; gRPC: trailers-only;
 // gRPC-Web: status in the headers; REST: HTTP 429 and a google.rpc.Status).
 type callLimit struct {
-	max      int64
-	counts   func(*http.Request) bool                        // whether r is a call that counts
-	refuse   func(http.ResponseWriter, *http.Request, error) // answers a shed call
-	admit    *admission
-	inflight atomic.Int64 // calls admitted and not yet done
-	shed     atomic.Int64
+	counts func(*http.Request) bool                        // whether r is a call that counts
+	refuse func(http.ResponseWriter, *http.Request, error) // answers a shed call
+	admit  *admission                                      // the slots, max of them, and the queue
+	shed   atomic.Int64
 }
 
 func newCallLimit(max int, counts func(*http.Request) bool, refuse func(http.ResponseWriter, *http.Request, error)) *callLimit {
-	return &callLimit{max: int64(max), counts: counts, refuse: refuse, admit: newAdmission(max, max)}
+	return &callLimit{counts: counts, refuse: refuse, admit: newAdmission(max, max)}
 }
 
 // limit is the middleware that applies l.
@@ -50,11 +48,7 @@ func (l *callLimit) limit(next http.Handler) http.Handler {
 			l.refuse(w, r, err)
 			return
 		}
-		l.inflight.Add(1)
-		defer func() {
-			l.inflight.Add(-1)
-			l.admit.release(time.Now())
-		}()
+		defer func() { l.admit.release(time.Now()) }()
 		next.ServeHTTP(w, r)
 	})
 }
@@ -91,12 +85,12 @@ func (l *callLimit) acquire(r *http.Request, start time.Time) error {
 	}
 	if byDeadline {
 		return connect.NewError(connect.CodeDeadlineExceeded,
-			fmt.Errorf("deadline passed while the call waited for one of the %d calls in flight to end", l.max))
+			fmt.Errorf("deadline passed while the call waited for one of the %d calls in flight to end", l.admit.max))
 	}
 	return l.overloaded()
 }
 
 func (l *callLimit) overloaded() error {
-	msg := fmt.Sprintf("server overloaded: %d calls in flight, the most it takes at once; retry later", l.max)
+	msg := fmt.Sprintf("server overloaded: %d calls in flight, the most it takes at once; retry later", l.admit.max)
 	return connect.NewError(connect.CodeResourceExhausted, errors.New(msg))
 }
