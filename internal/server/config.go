@@ -121,8 +121,9 @@ type Config struct {
 	// streams, say) cannot lock everyone else out. Default
 	// DefaultMaxInflightPerConn(MaxInflight): a quarter of MaxInflight, at
 	// least 32 (a connection's default MaxConcurrentStreams) and at most
-	// MaxInflight; negative: no bound but MaxInflight. A proxy that carries
-	// many clients over one connection needs it raised.
+	// MaxInflight; negative, or MaxInflight and more: no bound but
+	// MaxInflight (a connection may then queue for every slot). A proxy
+	// that carries many clients over one connection needs it raised.
 	MaxInflightPerConn int
 
 	// MaxConnectionAge retires connections this old, give or take a tenth:

@@ -30,8 +30,12 @@ type callLimit struct {
 }
 
 // newCallLimit admits max calls at once, at most perConn of them (in flight
-// or queued) from one connection; perConn <= 0: no such bound.
+// or queued) from one connection; perConn <= 0, or at least max: no such
+// bound, so that a connection may queue for the slots it could hold.
 func newCallLimit(max, perConn int, counts func(*http.Request) bool, refuse func(http.ResponseWriter, *http.Request, error)) *callLimit {
+	if perConn >= max {
+		perConn = 0
+	}
 	return &callLimit{counts: counts, refuse: refuse, admit: newAdmission(max, max), share: newConnShare(perConn)}
 }
 
