@@ -41,6 +41,7 @@ var envNames = map[string]string{
 	"write-timeout":            "HELLORPC_WRITE_TIMEOUT",
 	"max-connections":          "HELLORPC_MAX_CONNECTIONS",
 	"max-inflight":             "HELLORPC_MAX_INFLIGHT",
+	"max-inflight-per-conn":    "HELLORPC_MAX_INFLIGHT_PER_CONN",
 	"max-connection-age":       "HELLORPC_MAX_CONNECTION_AGE",
 	"max-connection-age-grace": "HELLORPC_MAX_CONNECTION_AGE_GRACE",
 	"tls-cert":                 "HELLORPC_TLS_CERT",
@@ -85,6 +86,7 @@ func (o *options) flagSet(stderr io.Writer) *flag.FlagSet {
 	fs.DurationVar(&cfg.WriteTimeout, "write-timeout", server.DefaultWriteTimeout, "close a connection whose client has taken no byte of a reply for this long (extended while bytes go out)")
 	fs.IntVar(&cfg.MaxConnections, "max-connections", server.DefaultMaxConnections(), "most connections open at once, by default 3/4 of the open-file limit up to 10000; at the limit the longest-idle one is closed for a new one")
 	fs.IntVar(&cfg.MaxInflight, "max-inflight", server.DefaultMaxInflight(), "most calls in progress at once (health checks aside), by default 256 per CPU; more wait up to 100 ms in a queue as long (5 ms, newest first, while it stands), then get resource_exhausted")
+	fs.IntVar(&cfg.MaxInflightPerConn, "max-inflight-per-conn", 0, "most calls of one connection in progress or queued at once; more get resource_exhausted at once while other connections still get slots (default 0: a quarter of -max-inflight, at least 32; negative: no bound but -max-inflight)")
 	fs.DurationVar(&cfg.MaxConnectionAge, "max-connection-age", 0, "retire connections this old (±10%): GOAWAY for HTTP/2, Connection: close for HTTP/1.1, so that they re-spread over instances (default 0: never)")
 	fs.DurationVar(&cfg.MaxConnectionAgeGrace, "max-connection-age-grace", server.DefaultMaxConnectionAgeGrace, "how long a retired connection may go on with calls in progress")
 	fs.IntVar(&cfg.MaxConcurrentStreams, "max-streams", server.DefaultMaxConcurrentStreams, "most concurrent HTTP/2 streams per connection")

@@ -114,6 +114,18 @@ type Config struct {
 	// the process may use.
 	MaxInflight int
 
+	// MaxInflightPerConn caps the calls of one connection in progress or
+	// queued at once, within MaxInflight: calls beyond it are answered
+	// resource_exhausted at once, as shed ones are, while other connections
+	// still get slots, so that one client (3 connections of 200 silent
+	// streams, say) cannot lock everyone else out. Default
+	// DefaultMaxInflightPerConn(MaxInflight): a quarter of MaxInflight, at
+	// least 32 (a connection's default MaxConcurrentStreams) and at most
+	// MaxInflight; negative, or MaxInflight and more: no bound but
+	// MaxInflight (a connection may then queue for every slot). A proxy
+	// that carries many clients over one connection needs it raised.
+	MaxInflightPerConn int
+
 	// MaxConnectionAge retires connections this old, give or take a tenth:
 	// HTTP/2 ones get GOAWAY (clients open a new connection, which a
 	// connection-level balancer may send elsewhere), HTTP/1.1 ones answer
@@ -178,6 +190,15 @@ type Config struct {
 // process may use (GOMAXPROCS).
 func DefaultMaxInflight() int { return 256 * runtime.GOMAXPROCS(0) }
 
+// DefaultMaxInflightPerConn is MaxInflightPerConn's default for a
+// MaxInflight of maxInflight: a quarter of it, so that at least four
+// connections are needed to take every slot, but never fewer than 32 calls
+// (what one connection may open at once by default, so that a lone busy
+// client is not cut short of it) nor more than maxInflight.
+func DefaultMaxInflightPerConn(maxInflight int) int {
+	return min(maxInflight, max(maxInflight/4, DefaultMaxConcurrentStreams))
+}
+
 // DefaultMaxConnections is MaxConnections' default: 3/4 of the process's
 // open-file limit, leaving the rest for everything else the process opens,
 // and at most 10,000 (each open connection holds buffers and goroutines).
@@ -224,6 +245,7 @@ func (c Config) WithDefaults() Config {
 	setDefault(&c.MaxConnectionAgeGrace, DefaultMaxConnectionAgeGrace)
 	setDefault(&c.MaxConnections, DefaultMaxConnections())
 	setDefault(&c.MaxInflight, DefaultMaxInflight())
+	setDefault(&c.MaxInflightPerConn, DefaultMaxInflightPerConn(c.MaxInflight))
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}

@@ -45,7 +45,7 @@ func registerMetrics(m *metrics.Metrics, calls *callLimit, d *drain, conns *atom
 	for _, c := range []prometheus.Collector{
 		gauge("hellorpc_calls_in_flight", "Calls in progress (health checks aside).", nil,
 			func() float64 { return float64(calls.admit.inUse()) }),
-		counter("hellorpc_calls_shed_total", "Calls answered resource_exhausted because -max-inflight were in progress (after their wait in the queue, or at once when it was full).",
+		counter("hellorpc_calls_shed_total", "Calls answered resource_exhausted because -max-inflight were in progress (after their wait in the queue, or at once when it was full), or their connection held its share (-max-inflight-per-conn).",
 			func() float64 { return float64(calls.shed.Load()) }),
 		gauge("hellorpc_draining", "1 while the server drains (health NOT_SERVING), else 0.", nil,
 			func() float64 {

@@ -40,7 +40,7 @@ func New(cfg Config) *Server {
 	s := &Server{
 		cfg:   cfg,
 		drain: d,
-		calls: newCallLimit(cfg.MaxInflight, svc.isCall, writeError),
+		calls: newCallLimit(cfg.MaxInflight, cfg.MaxInflightPerConn, svc.isCall, writeError),
 	}
 	if cfg.MaxConnectionAge > 0 {
 		s.age = newConnAge(cfg.MaxConnectionAge, cfg.MaxConnectionAgeGrace)
@@ -54,9 +54,7 @@ func New(cfg Config) *Server {
 	s.handler = newHandler(cfg, s.drain, s.calls, s.age, opts, svc, measured)
 	s.streamsCtx, s.cancelStreams = context.WithCancel(context.Background())
 	s.http = httpServer(cfg, s.handler, logs)
-	if s.age != nil {
-		s.http.ConnContext = connContext
-	}
+	s.http.ConnContext = connContext // the connection age and the per-connection share find it
 	return s
 }
 

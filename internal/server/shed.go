@@ -25,11 +25,18 @@ type callLimit struct {
 	counts func(*http.Request) bool                        // whether r is a call that counts
 	refuse func(http.ResponseWriter, *http.Request, error) // answers a shed call
 	admit  *admission                                      // the slots, max of them, and the queue
+	share  *connShare                                      // the most of them one connection holds (fairshare.go)
 	shed   atomic.Int64
 }
 
-func newCallLimit(max int, counts func(*http.Request) bool, refuse func(http.ResponseWriter, *http.Request, error)) *callLimit {
-	return &callLimit{counts: counts, refuse: refuse, admit: newAdmission(max, max)}
+// newCallLimit admits max calls at once, at most perConn of them (in flight
+// or queued) from one connection; perConn <= 0, or at least max: no such
+// bound, so that a connection may queue for the slots it could hold.
+func newCallLimit(max, perConn int, counts func(*http.Request) bool, refuse func(http.ResponseWriter, *http.Request, error)) *callLimit {
+	if perConn >= max {
+		perConn = 0
+	}
+	return &callLimit{counts: counts, refuse: refuse, admit: newAdmission(max, max), share: newConnShare(perConn)}
 }
 
 // limit is the middleware that applies l.
@@ -40,6 +47,13 @@ func (l *callLimit) limit(next http.Handler) http.Handler {
 			return
 		}
 		c, r := callOf(w, r)
+		if !l.share.take(r) {
+			l.shed.Add(1)
+			w.Header().Set("Retry-After", "1")
+			l.refuse(w, r, l.share.exceeded())
+			return
+		}
+		defer l.share.give(r)
 		if err := l.acquire(r, c.start); err != nil {
 			if connect.CodeOf(err) == connect.CodeResourceExhausted {
 				l.shed.Add(1)

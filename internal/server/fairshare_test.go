@@ -1,0 +1,149 @@
+package server_test
+
+import (
+	"bufio"
+	"context"
+	"net"
+	"strconv"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"connectrpc.com/connect"
+
+	rpc "github.com/hellorpc/hellorpc/gen/rpc_package"
+	"github.com/hellorpc/hellorpc/gen/rpc_package/rpc_packageconnect"
+	"github.com/hellorpc/hellorpc/internal/greeter"
+	"github.com/hellorpc/hellorpc/internal/server"
+	"github.com/hellorpc/hellorpc/internal/server/servertest"
+	"github.com/hellorpc/hellorpc/internal/testkit/assert"
+	"github.com/hellorpc/hellorpc/internal/testkit/h2frame"
+)
+
+// silentStreams opens a raw h2c connection to addr and sends n gRPC SayHello
+// HEADERS without END_STREAM and no body; answered counts the streams the
+// server ends (a HEADERS frame with END_STREAM: refused or shed).
+func silentStreams(t *testing.T, addr string, n int, answered *atomic.Int64) {
+	t.Helper()
+	conn, err := net.Dial("tcp", addr)
+	assert.NoError(t, err, "dial "+addr)
+	t.Cleanup(func() { conn.Close() })
+	go func() {
+		r := bufio.NewReader(conn)
+		for {
+			f, err := h2frame.Read(r)
+			if err != nil {
+				return
+			}
+			if f.Type == h2frame.Headers && f.Flags&h2frame.EndStream != 0 {
+				answered.Add(1)
+			}
+		}
+	}()
+	w := bufio.NewWriter(conn)
+	_, _ = w.WriteString(h2frame.Preface)
+	_ = h2frame.Write(w, h2frame.Settings, 0, 0, nil)
+	block := grpcRequestBlock(addr)
+	for i := range n {
+		err := h2frame.Write(w, h2frame.Headers, h2frame.EndHeaders, uint32(2*i+1), block)
+		assert.NoError(t, err, "HEADERS of silent stream "+strconv.Itoa(i))
+	}
+	assert.NoError(t, w.Flush(), "send the silent streams")
+}
+
+// TestOneClientCannotTakeEverySlot is finding 2 of issue #23: 3 connections
+// of 200 streams that send HEADERS and no body (the body timeout and the
+// call cap far off) used to hold all 256 -max-inflight slots, and every
+// other caller got resource_exhausted. With each connection bounded to its
+// share (64 of 256 by default), a fourth client's SayHello answers. Without
+// the share (negative), the same attack still locks it out: the test sees
+// the attack.
+func TestOneClientCannotTakeEverySlot(t *testing.T) {
+	t.Parallel()
+	const conns, streams, inflight = 3, 200, 256
+	for _, tt := range []struct {
+		name    string
+		perConn int
+		want    connect.Code // of the fourth client's SayHello; 0: OK
+	}{
+		{"default share", 0, 0},
+		{"no share", -1, connect.CodeResourceExhausted},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			srv := servertest.Start(t, server.Config{
+				MaxInflight:          inflight,
+				MaxInflightPerConn:   tt.perConn,
+				MaxConcurrentStreams: 250,
+				BodyTimeout:          time.Hour,
+			})
+			addr := srv.Listener.Addr().String()
+			var answered atomic.Int64
+			for range conns {
+				silentStreams(t, addr, streams, &answered)
+			}
+			// Every stream past the slots (and their queue) is answered:
+			// wait for those answers, so that the attack is in place.
+			want := int64(conns*streams - inflight)
+			deadline := time.Now().Add(30 * time.Second)
+			for answered.Load() < want && time.Now().Before(deadline) {
+				time.Sleep(10 * time.Millisecond)
+			}
+			assert.True(t, answered.Load() >= want, "silent streams ended by the server: "+
+				strconv.FormatInt(answered.Load(), 10)+", want at least "+strconv.FormatInt(want, 10))
+
+			client := rpc_packageconnect.NewHelloWorldServiceClient(servertest.H2CClient(t), srv.URL, connect.WithGRPC())
+			reply, err := client.SayHello(ctx(t), &rpc.HelloRequest{Name: "eric"})
+			assert.Equal(t, codeOf(err), tt.want, "the fourth client's SayHello while the silent streams are held ("+errText(err)+")")
+			if tt.want == 0 {
+				assert.Equal(t, reply.GetMessage(), "Hello, eric!", "reply")
+			}
+		})
+	}
+}
+
+// TestCallsPastTheConnectionsShareAreShed holds a connection's share of
+// streams: its next call is shed at once, naming the share, while a call on
+// another connection is admitted.
+func TestCallsPastTheConnectionsShareAreShed(t *testing.T) {
+	t.Parallel()
+	forever := func(ctx context.Context, _ int) error { <-ctx.Done(); return ctx.Err() }
+	srv := servertest.Start(t, server.Config{MaxInflight: 8, MaxInflightPerConn: 2, Greeter: greeter.Options{Pace: forever}})
+	held := rpc_packageconnect.NewHelloWorldServiceClient(servertest.H2CClient(t), srv.URL)
+	for range 2 {
+		stream, err := held.LotsOfReplies(ctx(t), &rpc.HelloRequest{Name: "eric"})
+		assert.NoError(t, err, "LotsOfReplies")
+		assert.True(t, stream.Receive(), "first reply of a held stream")
+		t.Cleanup(func() { stream.Close() })
+	}
+	_, err := held.SayHello(ctx(t), &rpc.HelloRequest{Name: "eric"})
+	assert.Equal(t, connect.CodeOf(err), connect.CodeResourceExhausted, "a third call on the connection that holds its share")
+	assert.Contains(t, err.Error(), "-max-inflight-per-conn", "message names the share")
+
+	other := rpc_packageconnect.NewHelloWorldServiceClient(servertest.H2CClient(t), srv.URL)
+	reply, err := other.SayHello(ctx(t), &rpc.HelloRequest{Name: "eric"})
+	assert.NoError(t, err, "a call on another connection")
+	assert.Equal(t, reply.GetMessage(), "Hello, eric!", "reply on another connection")
+}
+
+func TestDefaultMaxInflightPerConn(t *testing.T) {
+	t.Parallel()
+	for maxInflight, want := range map[int]int{256: 64, 512: 128, 100: 32, 8: 8, 1: 1} {
+		assert.Equal(t, server.DefaultMaxInflightPerConn(maxInflight), want, "share of "+strconv.Itoa(maxInflight))
+	}
+}
+
+// codeOf is connect.CodeOf, but 0 for no error (CodeOf says unknown).
+func codeOf(err error) connect.Code {
+	if err == nil {
+		return 0
+	}
+	return connect.CodeOf(err)
+}
+
+func errText(err error) string {
+	if err == nil {
+		return "no error"
+	}
+	return err.Error()
+}
