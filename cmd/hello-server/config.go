@@ -28,6 +28,8 @@ var envNames = map[string]string{
 	"addr":                     "HELLORPC_ADDR",
 	"cors-origins":             "HELLORPC_CORS_ORIGINS",
 	"log-level":                "HELLORPC_LOG_LEVEL",
+	"log-format":               "HELLORPC_LOG_FORMAT",
+	"access-log":               "HELLORPC_ACCESS_LOG",
 	"read-header-timeout":      "HELLORPC_READ_HEADER_TIMEOUT",
 	"idle-timeout":             "HELLORPC_IDLE_TIMEOUT",
 	"max-header-bytes":         "HELLORPC_MAX_HEADER_BYTES",
@@ -60,6 +62,8 @@ var envNames = map[string]string{
 type options struct {
 	cfg         server.Config
 	level       slog.Level // of the log
+	logFormat   logFormat  // -log-format: text or json
+	accessLog   bool       // -access-log
 	debugAddr   string     // of the debug listener, "" for none
 	metricsAddr string     // of the metrics listener, "" for none
 	telemetry   bool
@@ -76,6 +80,9 @@ func (o *options) flagSet(stderr io.Writer) *flag.FlagSet {
 	fs.StringVar(&cfg.Addr, "addr", server.DefaultAddr, "`address` to listen on (host:port)")
 	fs.StringVar(&o.origins, "cors-origins", "", "comma-separated `origins` allowed to call from browsers cross-origin; \"*\" allows any (default none: same-origin only)")
 	fs.TextVar(&o.level, "log-level", slog.LevelInfo, "log `level`: debug, info, warn or error")
+	o.logFormat = "text"
+	fs.Var(&o.logFormat, "log-format", "log `format`: text (slog's key=value) or json (one JSON object a line)")
+	fs.BoolVar(&o.accessLog, "access-log", true, "log a line per request, whatever -log-level; false: none")
 	fs.DurationVar(&cfg.ReadHeaderTimeout, "read-header-timeout", server.DefaultReadHeaderTimeout, "time allowed to read request headers")
 	fs.DurationVar(&cfg.IdleTimeout, "idle-timeout", server.DefaultIdleTimeout, "close HTTP/1.1 keep-alive connections, and HTTP/2 connections with no open stream (with GOAWAY), idle this long")
 	fs.IntVar(&cfg.MaxHeaderBytes, "max-header-bytes", server.DefaultMaxHeaderBytes, "maximum size of request headers in `bytes`")

@@ -52,7 +52,7 @@ func TestEveryFlagHasAnEnvironmentVariable(t *testing.T) {
 
 	// Each variable sets its flag: to a value the flag takes, other than its
 	// default.
-	candidates := []string{"true", "false", "7", "7s", "127.0.0.1:7", "debug", "off", "100MiB", "a"}
+	candidates := []string{"true", "false", "7", "7s", "127.0.0.1:7", "debug", "off", "100MiB", "json", "a"}
 	for name, env := range envNames {
 		var probe options
 		probeSet := probe.flagSet(io.Discard)

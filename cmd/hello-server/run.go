@@ -6,7 +6,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
 	"net/http"
 	"strconv"
@@ -36,8 +35,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	// the drain, writes the last of them.
 	logs := cli.NewLogWriter(stderr, 0, 0)
 	defer logs.Close()
-	// slog's text format; the access log appends its lines itself (cli.TextHandler).
-	cfg.Logger = slog.New(cli.NewTextHandler(logs, &slog.HandlerOptions{Level: level}))
+	// slog's text or JSON format; in text the access log appends its lines
+	// itself (cli.TextHandler).
+	cfg.Logger, cfg.AccessLog = loggers(o.logFormat, logs, level, o.accessLog)
 	if telemetryOn {
 		t, err := telemetry.New(telemetry.Options{})
 		if err != nil {

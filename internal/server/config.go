@@ -157,6 +157,11 @@ type Config struct {
 	// Logger receives the server's logs. Default: discard.
 	Logger *slog.Logger
 
+	// AccessLog receives the access log: a line per request, at Info, as it
+	// is answered. Default nil: Logger, so at Logger's level. A logger that
+	// does not log at Info (slog.New(slog.DiscardHandler)) turns it off.
+	AccessLog *slog.Logger
+
 	// Metrics, when set, measures every RPC in every protocol, answered by
 	// connect-go or before it (package metrics), and receives the server's
 	// own figures: calls in flight and shed, open connections by HTTP
@@ -248,6 +253,9 @@ func (c Config) WithDefaults() Config {
 	setDefault(&c.MaxInflightPerConn, DefaultMaxInflightPerConn(c.MaxInflight))
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	if c.AccessLog == nil {
+		c.AccessLog = c.Logger
 	}
 	return c
 }

@@ -31,7 +31,7 @@ func newHandler(cfg Config, d *drain, calls *callLimit, age *connAge, opts conne
 		trackCalls,                            // call.go: the call's state, which the next ones read
 		holdFlushes(svc.served, replyStreams), // holdflush.go: a single reply, sent as the handler returns
 		measureCalls(measured),                // measure.go: every RPC, answered by whom it may be
-		accessLog(cfg.Logger),                 // accesslog.go
+		accessLog(cfg.AccessLog),              // accesslog.go
 		age.closeRetiredHTTP1,                 // connage.go: Connection: close on retired connections
 		d.closeHTTP1,                          // drain.go: Connection: close while draining
 		allowCORS(cfg.CORSOrigins),            // cors.go

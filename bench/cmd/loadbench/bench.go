@@ -55,8 +55,8 @@ func benchmark(ctx context.Context, cfg config) error {
 	if err := os.WriteFile(filepath.Join(tmp, "eric.bin"), []byte("\x00\x00\x00\x00\x06\x0a\x04eric"), 0o644); err != nil {
 		return err
 	}
-	helloArgs := append([]string{"-addr", "127.0.0.1:50092", "-metrics-addr", "127.0.0.1:0", "-log-level", "warn"}, strings.Fields(cfg.helloArgs)...)
-	offArgs := append([]string{"-addr", "127.0.0.1:50093", "-metrics-addr", "127.0.0.1:0", "-log-level", "warn", "-write-coalescing=false"}, strings.Fields(cfg.helloArgs)...)
+	helloArgs := append([]string{"-addr", "127.0.0.1:50092", "-metrics-addr", "127.0.0.1:0", "-log-level", "warn", "-access-log=false"}, strings.Fields(cfg.helloArgs)...)
+	offArgs := append([]string{"-addr", "127.0.0.1:50093", "-metrics-addr", "127.0.0.1:0", "-log-level", "warn", "-access-log=false", "-write-coalescing=false"}, strings.Fields(cfg.helloArgs)...)
 	// At defaults, access log on: its lines go to /dev/null, written as they would be to a file.
 	loggedArgs := append([]string{"-addr", "127.0.0.1:50095", "-metrics-addr", "127.0.0.1:0"}, strings.Fields(cfg.helloArgs)...)
 	targets := []*target{

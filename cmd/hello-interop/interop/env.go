@@ -107,7 +107,7 @@ func (e *env) output(ctx context.Context, extraEnv []string, name string, args .
 // the test page's origin, and waits for health.
 func (e *env) startServer(ctx context.Context) error {
 	cmd := exec.Command(e.binaries["hello-server"], "-addr", "127.0.0.1:0", "-metrics-addr", "127.0.0.1:0", "-reply-interval", "0s", "-drain-delay", "0",
-		"-cors-origins", e.pageURL, "-log-level", "warn")
+		"-cors-origins", e.pageURL, "-log-level", "warn", "-access-log=false")
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		return err
