@@ -81,6 +81,7 @@ type budget struct {
 	goAways      int
 	lastStream   uint32 // highest stream whose header block the peer completed
 	tripped      string // why, once tripped
+	noticeAcked  bool   // the peer acknowledged the PING that follows the notice
 }
 
 func newBudget(max int, s *sent) *budget {
@@ -99,6 +100,9 @@ func (b *budget) feed(p []byte, now time.Time) bool {
 			b.sentBase = [2]int64{b.sent.data.Load(), b.sent.resets.Load()}
 		}
 		b.weigh(h)
+		if h.typ == framePing && h.flags&flagAck != 0 && h.length == 8 && h.head == noticePing {
+			b.noticeAcked = true
+		}
 		// A stream counts as one net/http may have processed once its
 		// header block is whole.
 		if (h.typ == frameHeaders || h.typ == frameContinuation) && !b.in.inBlock {

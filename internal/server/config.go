@@ -129,8 +129,10 @@ type Config struct {
 	// MaxConnectionAge retires connections this old, give or take a tenth:
 	// HTTP/2 ones get GOAWAY (clients open a new connection, which a
 	// connection-level balancer may send elsewhere), HTTP/1.1 ones answer
-	// their next request with Connection: close; each is closed once idle or
-	// after MaxConnectionAgeGrace. As grpc-go's keepalive.ServerParameters.
+	// their next request with Connection: close. An HTTP/2 one is closed
+	// once idle after its client has read the GOAWAY (it acknowledged the
+	// PING that follows), any one after MaxConnectionAgeGrace. As grpc-go's
+	// keepalive.ServerParameters.
 	// Default 0: connections live on.
 	MaxConnectionAge time.Duration
 
