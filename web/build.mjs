@@ -14,6 +14,8 @@
 //     imports, which boot fetches beside main instead of after it. The server
 //     allows these two inline blocks, and no other, by their hashes in its
 //     Content-Security-Policy (web.go).
+//   - static/sw.js, the service worker (src/sw.ts), bundled and minified; it
+//     keeps its name, since the page registers it by that name.
 //   - beside every text file of static/ (openapi.yaml too), its gzip (.gz)
 //     and brotli (.br) forms, when they save a tenth or more; a .gz or .br
 //     whose source is gone is removed.
@@ -64,6 +66,15 @@ const boot = await build({
   format: "iife",
   target: "es2020",
   write: false,
+  logLevel: "warning",
+});
+await build({
+  entryPoints: ["src/sw.ts"],
+  bundle: true,
+  minify: true,
+  format: "iife",
+  target: "es2020",
+  outfile: join(staticDir, "sw.js"),
   logLevel: "warning",
 });
 const style = await transform(readFileSync("src/style.css", "utf8"), { loader: "css", minify: true });

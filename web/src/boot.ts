@@ -18,12 +18,17 @@
 // is not checked here: until the full page has loaded the proto's rules,
 // the server's answer is the check.
 //
+// If the full page does not load under a copy of the page kept by the
+// service worker (sw.ts), the copy is likely older than the server: it
+// stores a fresh one and reloads, once.
+//
 // The <script> element names the full page's module (data-app) and the
 // chunks that module imports (data-preload), fetched beside it.
 import { choices, isProtocolId } from "./choices";
 import { element } from "./dom";
 import { explain } from "./failure";
 import { handoff, type Kind, type Made } from "./handoff";
+import { copies, pageKey } from "./offline";
 import { notSent, pending, show, type Outcome } from "./result";
 import { apiBase, httpBase, timeoutMs } from "./settings";
 import { Exchange, recorded, recordingFetch } from "./wire";
@@ -67,12 +72,24 @@ function loadApp(): void {
     link.href = href;
     document.head.append(link);
   }
-  import(new URL(script.dataset.app ?? "", document.baseURI).href).catch((err: unknown) => {
-    if (state.queued.length > 0) {
-      show({ state: "error", reply: `The page's script did not load (${String(err)}): reload the page.`, ...notSent });
-    }
-  });
+  import(new URL(script.dataset.app ?? "", document.baseURI).href).then(
+    () => sessionStorage.removeItem(reloaded),
+    async (err: unknown) => {
+      if (navigator.serviceWorker?.controller && sessionStorage.getItem(reloaded) === null) {
+        // Most likely a copy older than the server (sw.ts): renew it, reload.
+        sessionStorage.setItem(reloaded, "1");
+        await (await caches.open(copies)).add(pageKey(location.href)).catch(() => undefined);
+        location.reload();
+      } else if (state.queued.length > 0) {
+        show({ state: "error", reply: `The page's script did not load (${String(err)}): reload the page.`, ...notSent });
+      }
+    },
+  );
 }
+
+// reloaded is the sessionStorage key set while the page reloads because
+// its full page did not load.
+const reloaded = "hellorpc-reloaded";
 
 addEventListener("load", () => {
   if (!busy) loadApp();
@@ -162,7 +179,7 @@ async function send(baseUrl: string): Promise<Made> {
     roundTrip: `${(performance.now() - started).toFixed(1)} ms`,
     traceId: exchange.traceId || "—",
   });
-  if (document.readyState === "complete") loadApp();
+  if (document.readyState === "complete") setTimeout(loadApp); // after the greeting shows
   await recorded(exchange);
   return { exchange, name, baseUrl };
 }

@@ -240,3 +240,10 @@ async function takeOver(): Promise<void> {
   for (const kind of boot.queued.splice(0)) await calling(kind === "stream" ? stream : send);
 }
 void takeOver();
+
+// The service worker (sw.ts) keeps a copy of the page for the next visit.
+if ("serviceWorker" in navigator) {
+  navigator.serviceWorker.register("./sw.js").catch((err: unknown) => {
+    console.warn("the service worker did not register: the next visit fetches the page again", err);
+  });
+}
