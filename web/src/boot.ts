@@ -26,7 +26,7 @@
 // chunks that module imports (data-preload), fetched beside it.
 import { choices, isProtocolId } from "./choices";
 import { element } from "./dom";
-import { explain } from "./failure";
+import { explain, type Failure } from "./failure";
 import { handoff, type Kind, type Made } from "./handoff";
 import { copies, pageKey } from "./offline";
 import { notSent, pending, show, type Outcome } from "./result";
@@ -184,7 +184,8 @@ async function send(baseUrl: string): Promise<Made> {
   return { exchange, name, baseUrl };
 }
 
-function failure(exchange: Exchange, baseUrl: string, timeout: number) {
+// failure is what explain needs to know of a failed call besides its error.
+function failure(exchange: Exchange, baseUrl: string, timeout: number): Failure {
   return { networkError: exchange.networkError, bodyError: exchange.bodyError, baseUrl, timeoutMs: timeout, received: 0 };
 }
 
