@@ -13,6 +13,7 @@ import (
 
 	rpc "github.com/hellorpc/hellorpc/gen/rpc_package"
 	"github.com/hellorpc/hellorpc/gen/rpc_package/rpc_packageconnect"
+	"github.com/hellorpc/hellorpc/internal/metrics"
 	"github.com/hellorpc/hellorpc/internal/server"
 	"github.com/hellorpc/hellorpc/internal/server/servertest"
 	"github.com/hellorpc/hellorpc/internal/testkit/assert"
@@ -95,12 +96,20 @@ func newClientServed(t *testing.T, url string) (int, error) {
 func TestSilentConnectionsAreEvictedAtTheLimit(t *testing.T) {
 	t.Parallel()
 	const limit = 4
-	srv := servertest.Start(t, server.Config{MaxConnections: limit, BodyTimeout: 500 * time.Millisecond, StreamIdleTimeout: time.Hour})
+	m := metrics.New()
+	srv := servertest.Start(t, server.Config{MaxConnections: limit, BodyTimeout: 500 * time.Millisecond, StreamIdleTimeout: time.Hour, Metrics: m})
 	addr := srv.Listener.Addr().String()
 	silent := make([]*silentConn, limit)
 	for i := range silent {
 		silent[i] = openSilent(t, addr, rpc_packageconnect.HelloWorldServiceLotsOfGreetingsProcedure, 2)
 	}
+	// The silent calls are in flight: every connection is busy.
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		if scrape(t, m.Handler())["hellorpc_calls_in_flight"] == 2*limit {
+			break
+		}
+	}
+	assert.Equal(t, scrape(t, m.Handler())["hellorpc_calls_in_flight"], float64(2*limit), "silent calls in flight")
 	attempts, err := newClientServed(t, srv.URL)
 	assert.NoError(t, err, "a new client is served within "+strconv.Itoa(attempts)+" attempts while "+strconv.Itoa(limit)+" silent connections hold the limit")
 	closed := 0
