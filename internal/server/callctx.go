@@ -78,11 +78,13 @@ func (c *callState) AfterFunc(f func()) (stop func() bool) {
 }
 
 // end ends the call with err, which its context reports, and cause (nil:
-// err), which a woken Read reports: its context is done, and a Read or a
-// Write waiting on the connection is woken. A Write woken so cuts the
-// reply: over HTTP/2 net/http resets the stream, over HTTP/1.1 the
-// connection is closed once the handler returns.
-func (c *callState) end(err, cause error) {
+// err), which a woken Read reports: its context is done, and a Read waiting
+// on the connection is woken, and with stalled (no byte moved since the
+// sweeper last looked) a Write too. A Write woken so cuts the reply: over
+// HTTP/2 net/http resets the stream, over HTTP/1.1 the connection is closed
+// once the handler returns; a Write that moves is left to end, so that the
+// handler can still answer with the call's error.
+func (c *callState) end(err, cause error, stalled bool) {
 	c.mu.Lock()
 	if c.err != nil {
 		c.mu.Unlock()
@@ -96,13 +98,13 @@ func (c *callState) end(err, cause error) {
 		close(c.done)
 	}
 	after := c.after
-	if (c.reading || c.writing) && !c.over {
+	if (c.reading || c.writing && stalled) && !c.over {
 		// Not every ResponseWriter supports it; the context still ends the call.
 		rc := http.NewResponseController(c.w)
 		if c.reading {
 			_ = rc.SetReadDeadline(time.Now())
 		}
-		if c.writing {
+		if c.writing && stalled {
 			_ = rc.SetWriteDeadline(time.Now())
 		}
 	}

@@ -130,8 +130,9 @@ func (d *deadlines) sweep() {
 	tick := time.NewTicker(sweepInterval)
 	defer tick.Stop()
 	type ending struct {
-		c     *callState
-		cause error // nil: the context's error, else deadline exceeded
+		c       *callState
+		cause   error // nil: the context's error, else deadline exceeded
+		stalled bool  // no byte moved since the last sweep
 	}
 	var ended []ending
 	for now := range tick.C {
@@ -143,14 +144,15 @@ func (d *deadlines) sweep() {
 		}
 		ended = ended[:0]
 		for c := d.head.next; c != &d.head; c = c.next {
-			if c.sawMoved(now) && c.conn != nil {
+			moved := c.sawMoved(now)
+			if moved && c.conn != nil {
 				connlimit.Moved(c.conn, now)
 			}
 			switch {
 			case !c.deadline.IsZero() && !now.Before(c.deadline) || c.Context.Err() != nil || c.bodyLate(now):
-				ended = append(ended, ending{c, nil})
+				ended = append(ended, ending{c, nil, !moved})
 			case c.idleFor(d.idleTimeout, now):
-				ended = append(ended, ending{c, errStreamIdle(d.idleTimeout)})
+				ended = append(ended, ending{c, errStreamIdle(d.idleTimeout), true})
 			}
 		}
 		for _, e := range ended { // off the list: each call ends once
@@ -163,7 +165,7 @@ func (d *deadlines) sweep() {
 			if err == nil {
 				err = context.DeadlineExceeded
 			}
-			e.c.end(err, e.cause)
+			e.c.end(err, e.cause, e.stalled)
 		}
 	}
 }
