@@ -36,8 +36,8 @@ type callState struct {
 	sent    sentWriter   // the ResponseWriter that counts them
 
 	// Kept by the sweeper alone, under the deadlines' lock:
-	moved    int64     // read+written as it last saw them
-	movedAt  time.Time // when it saw them change; the call's start at first
+	moved   int64     // read+written as it last saw them
+	movedAt time.Time // when it saw them change; the call's start at first
 
 	mu      sync.Mutex
 	done    chan struct{} // made when first asked for

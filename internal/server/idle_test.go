@@ -138,7 +138,7 @@ func nonReader(t *testing.T, addr string, reset chan<- uint32) {
 	w := bufio.NewWriter(conn)
 	_, _ = w.WriteString(h2frame.Preface)
 	_ = h2frame.Write(w, h2frame.Settings, 0, 0, []byte{0, 4, 0, 0, 0, 0}) // INITIAL_WINDOW_SIZE 0
-	block := []byte{0x83, 0x86}                                              // :method POST, :scheme http
+	block := []byte{0x83, 0x86}                                            // :method POST, :scheme http
 	block = append(block, h2frame.Literal(":path", rpc_packageconnect.HelloWorldServiceLotsOfRepliesProcedure)...)
 	block = append(block, h2frame.Literal(":authority", addr)...)
 	block = append(block, h2frame.Literal("content-type", "application/grpc")...)
