@@ -37,7 +37,7 @@ func openAllSilent(t *testing.T, addr, path string, conns, n int, want int64) ([
 	t.Helper()
 	all := make([]*silentConn, conns)
 	for i := range all {
-		all[i] = openSilent(t, addr, path, n)
+		all[i] = openSilent(t, addr, path, n, nil)
 	}
 	answered := func() (sum int64) {
 		for _, s := range all {

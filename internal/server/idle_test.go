@@ -138,12 +138,7 @@ func nonReader(t *testing.T, addr string, reset chan<- uint32) {
 	w := bufio.NewWriter(conn)
 	_, _ = w.WriteString(h2frame.Preface)
 	_ = h2frame.Write(w, h2frame.Settings, 0, 0, []byte{0, 4, 0, 0, 0, 0}) // INITIAL_WINDOW_SIZE 0
-	block := []byte{0x83, 0x86}                                            // :method POST, :scheme http
-	block = append(block, h2frame.Literal(":path", rpc_packageconnect.HelloWorldServiceLotsOfRepliesProcedure)...)
-	block = append(block, h2frame.Literal(":authority", addr)...)
-	block = append(block, h2frame.Literal("content-type", "application/grpc")...)
-	block = append(block, h2frame.Literal("te", "trailers")...)
-	_ = h2frame.Write(w, h2frame.Headers, h2frame.EndHeaders, 1, block)
+	_ = h2frame.Write(w, h2frame.Headers, h2frame.EndHeaders, 1, grpcBlock(addr, rpc_packageconnect.HelloWorldServiceLotsOfRepliesProcedure))
 	_ = h2frame.Write(w, h2frame.Data, h2frame.EndStream, 1, []byte{0, 0, 0, 0, 6, 0x0a, 4, 'e', 'r', 'i', 'c'})
 	assert.NoError(t, w.Flush(), "send the call")
 }

@@ -28,8 +28,9 @@ type silentConn struct {
 }
 
 // openSilent dials addr and opens n gRPC streams to path, each HEADERS
-// without END_STREAM and no body.
-func openSilent(t *testing.T, addr, path string, n int) *silentConn {
+// without END_STREAM and no body; the streams the server ends are counted in
+// answered too, unless it is nil.
+func openSilent(t *testing.T, addr, path string, n int, answered *atomic.Int64) *silentConn {
 	t.Helper()
 	s := &silentConn{}
 	conn, err := net.Dial("tcp", addr)
@@ -45,23 +46,32 @@ func openSilent(t *testing.T, addr, path string, n int) *silentConn {
 			}
 			if f.Type == h2frame.Headers && f.Flags&h2frame.EndStream != 0 {
 				s.answered.Add(1)
+				if answered != nil {
+					answered.Add(1)
+				}
 			}
 		}
 	}()
 	w := bufio.NewWriter(conn)
 	_, _ = w.WriteString(h2frame.Preface)
 	_ = h2frame.Write(w, h2frame.Settings, 0, 0, nil)
-	block := []byte{0x83, 0x86} // :method POST, :scheme http
-	block = append(block, h2frame.Literal(":path", path)...)
-	block = append(block, h2frame.Literal(":authority", addr)...)
-	block = append(block, h2frame.Literal("content-type", "application/grpc")...)
-	block = append(block, h2frame.Literal("te", "trailers")...)
+	block := grpcBlock(addr, path)
 	for i := range n {
 		err := h2frame.Write(w, h2frame.Headers, h2frame.EndHeaders, uint32(2*i+1), block)
 		assert.NoError(t, err, "HEADERS of silent stream "+strconv.Itoa(i))
 	}
 	assert.NoError(t, w.Flush(), "send the silent streams")
 	return s
+}
+
+// grpcBlock returns the header block of a gRPC request to path on addr,
+// without HPACK indexing.
+func grpcBlock(addr, path string) []byte {
+	block := []byte{0x83, 0x86} // :method POST, :scheme http
+	block = append(block, h2frame.Literal(":path", path)...)
+	block = append(block, h2frame.Literal(":authority", addr)...)
+	block = append(block, h2frame.Literal("content-type", "application/grpc")...)
+	return append(block, h2frame.Literal("te", "trailers")...)
 }
 
 // newClientServed calls SayHello on a new connection, again as long as it
@@ -101,7 +111,7 @@ func TestSilentConnectionsAreEvictedAtTheLimit(t *testing.T) {
 	addr := srv.Listener.Addr().String()
 	silent := make([]*silentConn, limit)
 	for i := range silent {
-		silent[i] = openSilent(t, addr, rpc_packageconnect.HelloWorldServiceLotsOfGreetingsProcedure, 2)
+		silent[i] = openSilent(t, addr, rpc_packageconnect.HelloWorldServiceLotsOfGreetingsProcedure, 2, nil)
 	}
 	// The silent calls are in flight: every connection is busy.
 	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
