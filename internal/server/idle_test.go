@@ -89,19 +89,23 @@ func TestStreamIdleTimeoutEndsSilentStreams(t *testing.T) {
 
 	t.Run("a stream that moves outlives the timeout", func(t *testing.T) {
 		t.Parallel()
-		srv := servertest.Start(t, idleConfig())
+		// A timeout of 2 s, so that a loaded machine that stalls the
+		// client for a moment does not make the stream idle.
+		cfg := idleConfig()
+		cfg.StreamIdleTimeout = 2 * time.Second
+		srv := servertest.Start(t, cfg)
 		client := rpc_packageconnect.NewHelloWorldServiceClient(servertest.H2CClient(t), srv.URL, connect.WithGRPC())
 		stream, err := client.BidiHello(ctx(t))
 		assert.NoError(t, err, "BidiHello")
 		t.Cleanup(func() { _ = stream.CloseResponse() })
-		// Each message comes a third of the timeout after the last: the
-		// stream lives four timeouts.
-		for i := range 12 {
+		// A message every 50 ms or so, until the stream has lived three
+		// timeouts.
+		for i, start := 0, time.Now(); time.Since(start) < 3*cfg.StreamIdleTimeout; i++ {
 			assert.NoError(t, stream.Send(&rpc.HelloRequest{Name: "eric"}), "send message "+strconv.Itoa(i))
 			reply, err := stream.Receive()
 			assert.NoError(t, err, "reply "+strconv.Itoa(i))
 			assert.Equal(t, reply.GetMessage(), "Hello, eric!", "reply")
-			time.Sleep(100 * time.Millisecond)
+			time.Sleep(50 * time.Millisecond)
 		}
 		assert.NoError(t, stream.CloseRequest(), "close the request")
 		_, err = stream.Receive()
