@@ -35,10 +35,15 @@ func startRun(t *testing.T, args ...string) *started {
 
 func startRunLogging(t *testing.T, stderr io.Writer, args ...string) *started {
 	t.Helper()
+	return startRunEnv(t, func(string) string { return "" }, stderr, args...)
+}
+
+// startRunEnv is startRunLogging with the environment getenv.
+func startRunEnv(t *testing.T, getenv func(string) string, stderr io.Writer, args ...string) *started {
+	t.Helper()
 	ctx, cancel := context.WithCancel(t.Context())
 	stdoutR, stdoutW := io.Pipe()
 	s := &started{cancel: cancel, done: make(chan error, 1), stdout: make(chan string, 64)}
-	getenv := func(string) string { return "" }
 	go func() {
 		// No drain delay unless the test asks for one: nothing balances these.
 		s.done <- run(ctx, append([]string{"-addr", "127.0.0.1:0", "-metrics-addr", "127.0.0.1:0", "-drain-delay", "0"}, args...), getenv, stdoutW, stderr)

@@ -1,0 +1,86 @@
+package main
+
+import (
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hellorpc/hellorpc/internal/testkit/assert"
+	"github.com/hellorpc/hellorpc/internal/testkit/otlptest"
+)
+
+// TestRunRefusesBadOTELVariables checks that a trace setting the server
+// does not understand stops it before it listens, with an error naming the
+// variable and its value, whether or not export is on.
+func TestRunRefusesBadOTELVariables(t *testing.T) {
+	for name, value := range map[string]string{
+		"OTEL_TRACES_EXPORTER":        "jaeger",
+		"OTEL_EXPORTER_OTLP_PROTOCOL": "http/json",
+		"OTEL_EXPORTER_OTLP_ENDPOINT": "collector:4318",
+		"OTEL_TRACES_SAMPLER":         "sometimes",
+		"OTEL_RESOURCE_ATTRIBUTES":    "team",
+	} {
+		getenv := func(n string) string {
+			switch n {
+			case name:
+				return value
+			case "OTEL_TRACES_EXPORTER":
+				return "otlp" // so that the protocol is read
+			}
+			return ""
+		}
+		err := run(t.Context(), []string{"-addr", "127.0.0.1:0", "-metrics-addr", ""}, getenv, io.Discard, io.Discard)
+		err = assert.Error(t, err, "run with "+name+"="+value)
+		assert.Contains(t, err.Error(), name+`="`+value+`"`, "error")
+	}
+}
+
+// TestRunExportsTracesOverOTLP starts hello-server with only the OTEL_*
+// variables pointing at an OTLP receiver, over each protocol, makes a call
+// with a sampled traceparent and one without, and stops the server at once:
+// the traced call's server span reaches the receiver (flushed at shutdown,
+// not left in the batcher), child of the client's span, under the default
+// service name; the untraced call has none (the default sampler).
+func TestRunExportsTracesOverOTLP(t *testing.T) {
+	const traceID, parentID = "4bf92f3577b34da6a3ce929d0e0e4736", "00f067aa0ba902b7"
+	for _, protocol := range []string{"http/protobuf", "grpc"} {
+		t.Run(protocol, func(t *testing.T) {
+			recv := otlptest.HTTP
+			if protocol == "grpc" {
+				recv = otlptest.GRPC
+			}
+			r := recv(t)
+			env := map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": r.URL, "OTEL_EXPORTER_OTLP_PROTOCOL": protocol}
+			s := startRunEnv(t, func(name string) string { return env[name] }, io.Discard)
+			for _, traceparent := range []string{"00-" + traceID + "-" + parentID + "-01", ""} {
+				req, err := http.NewRequest(http.MethodPost, s.url+"/rpc_package.HelloWorldService/SayHello", strings.NewReader(`{"name":"eric"}`))
+				assert.NoError(t, err, "request")
+				req.Header.Set("Content-Type", "application/json")
+				if traceparent != "" {
+					req.Header.Set("traceparent", traceparent)
+				}
+				res, err := http.DefaultClient.Do(req)
+				assert.NoError(t, err, "SayHello")
+				_, _ = io.Copy(io.Discard, res.Body)
+				res.Body.Close()
+				assert.Equal(t, res.StatusCode, http.StatusOK, "status")
+			}
+			s.cancel()
+			select {
+			case err := <-s.done:
+				assert.NoError(t, err, "run")
+				s.done <- err // for startRun's cleanup
+			case <-time.After(time.Minute):
+				t.Fatal("run did not return within a minute of its cancel")
+			}
+			spans := r.Spans()
+			assert.Equal(t, len(spans), 1, "spans received (of one traced call and one untraced)")
+			for i := range spans {
+				spans[i].SpanID = "" // the server span's own
+			}
+			assert.Equal(t, spans[0], otlptest.Span{Name: "rpc_package.HelloWorldService/SayHello", TraceID: traceID, ParentID: parentID, Service: "hello-server"}, "span received")
+		})
+	}
+}
