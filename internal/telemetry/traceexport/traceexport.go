@@ -43,8 +43,8 @@ import (
 	"context"
 	"strings"
 
-	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/resource"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 )
 
 // Settings are the traces the environment asks for.

@@ -25,7 +25,7 @@ func fromEnv(t *testing.T, e env) (traceexport.Settings, error) {
 
 func TestFromEnvRefusesWhatItDoesNotKnow(t *testing.T) {
 	for _, c := range []struct {
-		env        env
+		env       env
 		name, bad string // the variable and value the error must name
 	}{
 		{env{"OTEL_TRACES_EXPORTER": "zipkin"}, "OTEL_TRACES_EXPORTER", "zipkin"},
