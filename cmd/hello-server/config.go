@@ -105,7 +105,7 @@ func (o *options) flagSet(stderr io.Writer) *flag.FlagSet {
 	fs.BoolVar(&o.coalescing, "write-coalescing", true, "gather the HTTP/2 writes of many streams into fewer system calls")
 	fs.StringVar(&o.debugAddr, "debug-addr", "", "`address` for expvar and pprof (/debug/vars, /debug/pprof/); keep it on loopback (default off)")
 	fs.StringVar(&o.metricsAddr, "metrics-addr", DefaultMetricsAddr, "`address` of the metrics listener (/metrics, Prometheus text format): every call in every protocol, the server's figures, Go runtime and process; \"\" or \"off\": none")
-	fs.BoolVar(&o.telemetry, "telemetry", false, "trace every call whose client sent a sampled W3C traceparent (OpenTelemetry spans; trace ids in the access log and as the metrics' exemplars)")
+	fs.BoolVar(&o.telemetry, "telemetry", false, "trace every call whose client sent a sampled W3C traceparent (OpenTelemetry spans; trace ids in the access log and as the metrics' exemplars), without exporting them; on, and exported over OTLP, whenever the OTEL_* variables ask for export (README, Traces)")
 	fs.DurationVar(&cfg.BodyTimeout, "body-timeout", server.DefaultBodyTimeout, "longest a unary call's request body may take to arrive whole; past it the call ends with deadline_exceeded")
 	fs.DurationVar(&cfg.MaxCallDuration, "max-call-duration", server.DefaultMaxCallDuration, "longest any call may last, unary or streaming, whatever the client's deadline; 0: no cap, the client's deadline alone")
 	fs.DurationVar(&cfg.Greeter.ReplyInterval, "reply-interval", DefaultReplyInterval, "pause between the streamed replies of LotsOfReplies")

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"bufio"
+	"context"
 	"io"
 	"net/http"
 	"strings"
@@ -31,10 +33,33 @@ func TestRunRefusesBadOTELVariables(t *testing.T) {
 			}
 			return ""
 		}
-		err := run(t.Context(), []string{"-addr", "127.0.0.1:0", "-metrics-addr", ""}, getenv, io.Discard, io.Discard)
+		err := runRefused(t, getenv)
 		err = assert.Error(t, err, "run with "+name+"="+value)
 		assert.Contains(t, err.Error(), name+`="`+value+`"`, "error")
 	}
+}
+
+// runRefused calls run with getenv and returns its error; if the server
+// starts instead (it prints where it listens), it is stopped and the test
+// fails.
+func runRefused(t *testing.T, getenv func(string) string) error {
+	t.Helper()
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	stdoutR, stdoutW := io.Pipe()
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, []string{"-addr", "127.0.0.1:0", "-metrics-addr", "", "-drain-delay", "0"}, getenv, stdoutW, io.Discard)
+		stdoutW.Close()
+	}()
+	line, _ := bufio.NewReader(stdoutR).ReadString('\n')
+	if line != "" {
+		cancel()
+		go func() { _, _ = io.Copy(io.Discard, stdoutR) }()
+		<-done
+		t.Fatalf("run started serving (%q) instead of refusing the environment", strings.TrimSpace(line))
+	}
+	return <-done
 }
 
 // TestRunExportsTracesOverOTLP starts hello-server with only the OTEL_*
