@@ -4,11 +4,13 @@ import (
 	"bufio"
 	"context"
 	"io"
+	"net"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/hellorpc/hellorpc/internal/server/servertest"
 	"github.com/hellorpc/hellorpc/internal/testkit/assert"
 	"github.com/hellorpc/hellorpc/internal/testkit/otlptest"
 )
@@ -108,4 +110,45 @@ func TestRunExportsTracesOverOTLP(t *testing.T) {
 			assert.Equal(t, spans[0], otlptest.Span{Name: "rpc_package.HelloWorldService/SayHello", TraceID: traceID, ParentID: parentID, Service: "hello-server"}, "span received")
 		})
 	}
+}
+
+// TestRunExitsWhenTheCollectorDoesNotAnswer points the exporter at a
+// collector that accepts connections and never answers: after a traced
+// call, run returns within a few traceFlushTimeouts (5 s) of its cancel:
+// the last export gives up at traceFlushTimeout (unbounded, the batcher's
+// own export timeout held the exit up for 30 s), and the log says the spans
+// were not sent.
+func TestRunExitsWhenTheCollectorDoesNotAnswer(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	assert.NoError(t, err, "listen")
+	defer ln.Close()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			defer c.Close() // held open, never read
+		}
+	}()
+	env := map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": "http://" + ln.Addr().String()}
+	logs := &servertest.Buffer{}
+	s := startRunEnv(t, func(name string) string { return env[name] }, logs)
+	req, err := http.NewRequest(http.MethodPost, s.url+"/rpc_package.HelloWorldService/SayHello", strings.NewReader(`{"name":"eric"}`))
+	assert.NoError(t, err, "request")
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("traceparent", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01")
+	res, err := http.DefaultClient.Do(req)
+	assert.NoError(t, err, "SayHello")
+	res.Body.Close()
+	s.cancel()
+	bound := 4 * traceFlushTimeout // generous for a loaded machine, below the batcher's 30 s
+	select {
+	case err := <-s.done:
+		assert.NoError(t, err, "run")
+		s.done <- err // for startRun's cleanup
+	case <-time.After(bound):
+		t.Fatalf("run did not return within %v of its cancel, with a collector that does not answer", bound)
+	}
+	assert.Contains(t, logs.String(), `msg="trace export at shutdown"`, "the log")
 }
