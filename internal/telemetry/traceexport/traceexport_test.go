@@ -110,7 +110,7 @@ func TestFromEnvServiceName(t *testing.T) {
 		assert.NoError(t, err, fmt.Sprint(c.env))
 		got := map[string]string{}
 		for _, kv := range s.Resource.Attributes() {
-			got[string(kv.Key)] = kv.Value.Emit()
+			got[string(kv.Key)] = kv.Value.String()
 		}
 		for k, v := range c.want {
 			assert.Equal(t, got[k], v, fmt.Sprintf("%v: resource attribute %s (all: %v)", c.env, k, got))

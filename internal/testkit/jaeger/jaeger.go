@@ -297,7 +297,7 @@ func (j *Jaeger) Trace(ctx context.Context, id string) (tr Trace, found bool, er
 // found is false if the span never came.
 func (j *Jaeger) WaitTrace(ctx context.Context, id, operation string, attempts int) (span Span, tr Trace, found bool, err error) {
 	for range attempts {
-		tr, found, err = j.Trace(ctx, id)
+		tr, _, err = j.Trace(ctx, id)
 		if err != nil {
 			return Span{}, Trace{}, false, err
 		}
