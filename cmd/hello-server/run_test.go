@@ -78,6 +78,20 @@ func startRunEnv(t *testing.T, getenv func(string) string, stderr io.Writer, arg
 	return s
 }
 
+// stop cancels run's context and waits up to within for run to return,
+// which must be without an error.
+func (s *started) stop(t *testing.T, within time.Duration) {
+	t.Helper()
+	s.cancel()
+	select {
+	case err := <-s.done:
+		s.done <- err // for startRun's cleanup
+		assert.NoError(t, err, "run after cancel")
+	case <-time.After(within):
+		t.Fatalf("run did not return within %v of its context being cancelled", within)
+	}
+}
+
 func TestRunServesAndStopsOnCancel(t *testing.T) {
 	s := startRun(t)
 	res, err := http.Post(s.url+"/rpc_package.HelloWorldService/SayHello", "application/json", strings.NewReader(`{"name":"eric"}`))
@@ -86,14 +100,7 @@ func TestRunServesAndStopsOnCancel(t *testing.T) {
 	res.Body.Close()
 	assert.Equal(t, string(body), `{"message":"Hello, eric!"}`, "reply")
 
-	s.cancel()
-	select {
-	case err := <-s.done:
-		assert.NoError(t, err, "run after cancel")
-		s.done <- err // for the cleanup
-	case <-time.After(10 * time.Second):
-		t.Fatal("run did not return within 10s of its context being cancelled")
-	}
+	s.stop(t, 10*time.Second)
 	_, err = net.DialTimeout("tcp", s.addr, time.Second)
 	assert.Error(t, err, "dial after shutdown")
 }

@@ -18,13 +18,9 @@ import (
 // the provider shuts down (the batcher would otherwise wait 5 s), and that
 // the default sampler records no span of a trace nobody sampled.
 func TestExporterDeliversOnShutdown(t *testing.T) {
-	for _, protocol := range []string{"http/protobuf", "grpc"} {
+	for _, protocol := range otlptest.Protocols {
 		t.Run(protocol, func(t *testing.T) {
-			r := otlptest.HTTP
-			if protocol == "grpc" {
-				r = otlptest.GRPC
-			}
-			recv := r(t)
+			recv := otlptest.Start(t, protocol)
 			s, err := fromEnv(t, env{"OTEL_EXPORTER_OTLP_PROTOCOL": protocol, "OTEL_EXPORTER_OTLP_ENDPOINT": recv.URL, "OTEL_SERVICE_NAME": "exported"})
 			assert.NoError(t, err, "FromEnv")
 			tp := sdktrace.NewTracerProvider(sdktrace.WithSampler(s.Sampler), sdktrace.WithResource(s.Resource), sdktrace.WithBatcher(s.Exporter))

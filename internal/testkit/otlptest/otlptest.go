@@ -68,6 +68,22 @@ func (r *Receiver) add(req *coltracepb.ExportTraceServiceRequest) {
 	}
 }
 
+// Protocols are the values of OTEL_EXPORTER_OTLP_PROTOCOL that Start takes.
+var Protocols = []string{"http/protobuf", "grpc"}
+
+// Start starts a receiver for protocol, one of Protocols: HTTP's or GRPC's.
+func Start(t testing.TB, protocol string) *Receiver {
+	t.Helper()
+	switch protocol {
+	case "http/protobuf":
+		return HTTP(t)
+	case "grpc":
+		return GRPC(t)
+	}
+	t.Fatalf("otlptest: no receiver for protocol %q", protocol)
+	return nil
+}
+
 // HTTP starts an OTLP/HTTP receiver on loopback until the test ends. A
 // request that is not an OTLP/HTTP protobuf export to /v1/traces fails the
 // test and gets 400.
