@@ -39,10 +39,17 @@ func startTraces(ctx context.Context, getenv func(string) string, on bool, logge
 		prev := otel.GetErrorHandler()
 		otel.SetErrorHandler(otel.ErrorHandlerFunc(func(err error) { logger.Warn("trace export", "err", err) }))
 		restore = func() { otel.SetErrorHandler(prev) }
-		logger.Info("exporting traces", "protocol", settings.Protocol, "endpoint", settings.Endpoint)
+		endpoint := settings.Endpoint
+		if endpoint == "" {
+			endpoint = "the exporter's default (localhost)"
+		}
+		logger.Info("exporting traces", "protocol", settings.Protocol, "endpoint", endpoint)
 	}
 	t, err = telemetry.New(opts)
 	if err != nil {
+		if settings.Exporter != nil {
+			_ = settings.Exporter.Shutdown(ctx)
+		}
 		restore()
 		return nil, nil, err
 	}
