@@ -241,15 +241,18 @@ func tail(path string) string {
 
 // Span is a span as Jaeger's query API returns it.
 type Span struct {
-	TraceID       string `json:"traceID"`
-	SpanID        string `json:"spanID"`
-	OperationName string `json:"operationName"`
-	References    []struct {
-		RefType string `json:"refType"` // CHILD_OF, FOLLOWS_FROM
-		TraceID string `json:"traceID"`
-		SpanID  string `json:"spanID"`
-	} `json:"references"`
-	ProcessID string `json:"processID"`
+	TraceID       string      `json:"traceID"`
+	SpanID        string      `json:"spanID"`
+	OperationName string      `json:"operationName"`
+	References    []Reference `json:"references"`
+	ProcessID     string      `json:"processID"`
+}
+
+// Reference is a span's link to another: its parent is CHILD_OF.
+type Reference struct {
+	RefType string `json:"refType"` // CHILD_OF, FOLLOWS_FROM
+	TraceID string `json:"traceID"`
+	SpanID  string `json:"spanID"`
 }
 
 // Trace is a trace as Jaeger's query API returns it.
