@@ -26,14 +26,7 @@ func logsOfOneCall(t *testing.T, args ...string) string {
 	_, _ = io.Copy(io.Discard, res.Body)
 	res.Body.Close()
 	assert.Equal(t, res.StatusCode, http.StatusOK, "SayHello's status")
-	s.cancel()
-	select {
-	case err := <-s.done:
-		assert.NoError(t, err, "run after cancel")
-		s.done <- err // for startRun's cleanup
-	case <-time.After(30 * time.Second):
-		t.Fatal("run did not return within 30s of its context being cancelled")
-	}
+	s.stop(t, 30*time.Second)
 	return logs.String()
 }
 

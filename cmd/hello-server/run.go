@@ -15,7 +15,6 @@ import (
 	"github.com/hellorpc/hellorpc/internal/cli"
 	"github.com/hellorpc/hellorpc/internal/metrics"
 	"github.com/hellorpc/hellorpc/internal/server"
-	"github.com/hellorpc/hellorpc/internal/telemetry"
 )
 
 // run starts the server and blocks until ctx is done, then drains it
@@ -38,14 +37,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	// slog's text or JSON format; in text the access log appends its lines
 	// itself (cli.TextHandler).
 	cfg.Logger, cfg.AccessLog = loggers(o.logFormat, logs, level, o.accessLog)
-	if telemetryOn {
-		t, err := telemetry.New(telemetry.Options{})
-		if err != nil {
-			return err
-		}
-		defer func() { _ = t.Shutdown(context.WithoutCancel(ctx)) }()
-		cfg.Telemetry = t
+	tel, stopTraces, err := startTraces(ctx, getenv, telemetryOn, cfg.Logger)
+	if err != nil {
+		return err
 	}
+	defer stopTraces()
+	cfg.Telemetry = tel
 
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {

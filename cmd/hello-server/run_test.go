@@ -35,10 +35,15 @@ func startRun(t *testing.T, args ...string) *started {
 
 func startRunLogging(t *testing.T, stderr io.Writer, args ...string) *started {
 	t.Helper()
+	return startRunEnv(t, func(string) string { return "" }, stderr, args...)
+}
+
+// startRunEnv is startRunLogging with the environment getenv.
+func startRunEnv(t *testing.T, getenv func(string) string, stderr io.Writer, args ...string) *started {
+	t.Helper()
 	ctx, cancel := context.WithCancel(t.Context())
 	stdoutR, stdoutW := io.Pipe()
 	s := &started{cancel: cancel, done: make(chan error, 1), stdout: make(chan string, 64)}
-	getenv := func(string) string { return "" }
 	go func() {
 		// No drain delay unless the test asks for one: nothing balances these.
 		s.done <- run(ctx, append([]string{"-addr", "127.0.0.1:0", "-metrics-addr", "127.0.0.1:0", "-drain-delay", "0"}, args...), getenv, stdoutW, stderr)
@@ -73,6 +78,20 @@ func startRunLogging(t *testing.T, stderr io.Writer, args ...string) *started {
 	return s
 }
 
+// stop cancels run's context and waits up to within for run to return,
+// which must be without an error.
+func (s *started) stop(t *testing.T, within time.Duration) {
+	t.Helper()
+	s.cancel()
+	select {
+	case err := <-s.done:
+		s.done <- err // for startRun's cleanup
+		assert.NoError(t, err, "run after cancel")
+	case <-time.After(within):
+		t.Fatalf("run did not return within %v of its context being cancelled", within)
+	}
+}
+
 func TestRunServesAndStopsOnCancel(t *testing.T) {
 	s := startRun(t)
 	res, err := http.Post(s.url+"/rpc_package.HelloWorldService/SayHello", "application/json", strings.NewReader(`{"name":"eric"}`))
@@ -81,14 +100,7 @@ func TestRunServesAndStopsOnCancel(t *testing.T) {
 	res.Body.Close()
 	assert.Equal(t, string(body), `{"message":"Hello, eric!"}`, "reply")
 
-	s.cancel()
-	select {
-	case err := <-s.done:
-		assert.NoError(t, err, "run after cancel")
-		s.done <- err // for the cleanup
-	case <-time.After(10 * time.Second):
-		t.Fatal("run did not return within 10s of its context being cancelled")
-	}
+	s.stop(t, 10*time.Second)
 	_, err = net.DialTimeout("tcp", s.addr, time.Second)
 	assert.Error(t, err, "dial after shutdown")
 }
