@@ -50,6 +50,9 @@ func TestPageTraceReachesJaeger(t *testing.T) {
 				const state = document.getElementById("result").dataset.state;
 				if (state !== "ok" && state !== "error") return null;
 				const text = (id) => document.getElementById(id).textContent;
+				// The first call's wire view shows once the full app has
+				// loaded, after the greeting (boot.ts makes the first call).
+				if (!text("wire-request-headers")) return null;
 				return {state, reply: text("reply"), traceId: text("trace-id"), headers: text("wire-request-headers")};
 			})()`))
 			cancel()
