@@ -3,6 +3,7 @@ package server_test
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"sync"
 	"testing"
 	"time"
@@ -21,12 +22,16 @@ import (
 // TestClientsThatCancelAtTheirDeadlineAreNotCut: a client whose calls all
 // outlive their 50 ms deadline (the handler is slower than that) cancels
 // each one, and its HTTP/2 transport resets the stream (RST_STREAM CANCEL),
-// as grpc-go and connect-go clients do under overload. 640 such calls on one
-// connection are resets of most of its streams; they are no rapid reset
-// (each stream lived its deadline), so the flood guard must not cut the
-// connection: every call ends deadline_exceeded, none unavailable, and no
-// connection is counted flooded. Rapid reset (HEADERS and RST_STREAM at
-// once) is still cut: TestHTTP2FloodsGetEnhanceYourCalm/rapid_reset.
+// as grpc-go and connect-go clients do under overload, when the server is
+// too busy to end the call at the deadline itself. The deadline does not
+// reach the server here (withoutTimeout), so that the client's reset, not
+// the server's deadline_exceeded, ends every call, as it does under
+// overload. 640 such calls on one connection reset all its streams; they
+// are no rapid reset (each stream lived its deadline), so the flood guard
+// must not cut the connection: every call ends deadline_exceeded, none
+// unavailable, and no connection is counted flooded. Rapid reset (HEADERS
+// and RST_STREAM at once) is still cut:
+// TestHTTP2FloodsGetEnhanceYourCalm/rapid_reset.
 func TestClientsThatCancelAtTheirDeadlineAreNotCut(t *testing.T) {
 	t.Parallel()
 	const workers, callsEach, deadline = 16, 40, 50 * time.Millisecond
@@ -42,7 +47,17 @@ func TestClientsThatCancelAtTheirDeadlineAreNotCut(t *testing.T) {
 			m := metrics.New()
 			slow := func(ctx context.Context, _ int) error { <-ctx.Done(); return ctx.Err() }
 			srv := servertest.Start(t, server.Config{Metrics: m, Greeter: greeter.Options{Pace: slow}})
-			client := rpc_packageconnect.NewHelloWorldServiceClient(servertest.H2CClient(t), srv.URL, tc.opts...)
+			// One connection, as grpc-go keeps: calls past its streams
+			// wait for one, no second connection is dialed.
+			transport := &http.Transport{Protocols: new(http.Protocols), HTTP2: &http.HTTP2Config{StrictMaxConcurrentRequests: true}}
+			transport.Protocols.SetUnencryptedHTTP2(true)
+			t.Cleanup(transport.CloseIdleConnections)
+			hc := &http.Client{Transport: withoutTimeout{transport}}
+			client := rpc_packageconnect.NewHelloWorldServiceClient(hc, srv.URL, tc.opts...)
+			// One call first, so that the workers find its connection
+			// rather than each dialing its own.
+			_, err := client.SayHello(ctx(t), &rpc.HelloRequest{Name: "eric"})
+			assert.NoError(t, err, "SayHello")
 			var (
 				mu    sync.Mutex
 				codes = map[connect.Code]int{}
@@ -64,8 +79,21 @@ func TestClientsThatCancelAtTheirDeadlineAreNotCut(t *testing.T) {
 				fmt.Sprintf("calls that ended deadline_exceeded (all codes: %v)", codes))
 			assert.Equal(t, scrape(t, m.Handler())["hellorpc_connections_flooded_total"], float64(0),
 				"connections the flood guard cut")
+			assert.Equal(t, srv.Connections(), int64(1), "connections the client opened (a cut one is replaced)")
 		})
 	}
+}
+
+// withoutTimeout is an http.RoundTripper that keeps a call's deadline from
+// the server: it drops the headers that carry it (Grpc-Timeout,
+// Connect-Timeout-Ms) and sends the request on the transport it wraps.
+type withoutTimeout struct{ next http.RoundTripper }
+
+func (w withoutTimeout) RoundTrip(r *http.Request) (*http.Response, error) {
+	r = r.Clone(r.Context())
+	r.Header.Del("Grpc-Timeout")
+	r.Header.Del("Connect-Timeout-Ms")
+	return w.next.RoundTrip(r)
 }
 
 // callPastItsDeadline calls LotsOfReplies, whose replies after the first
