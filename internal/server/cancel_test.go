@@ -52,7 +52,7 @@ func TestClientsThatCancelAtTheirDeadlineAreNotCut(t *testing.T) {
 			transport := &http.Transport{Protocols: new(http.Protocols), HTTP2: &http.HTTP2Config{StrictMaxConcurrentRequests: true}}
 			transport.Protocols.SetUnencryptedHTTP2(true)
 			t.Cleanup(transport.CloseIdleConnections)
-			hc := &http.Client{Transport: withoutTimeout{transport}}
+			hc := &http.Client{Transport: editHeaders{transport, withoutTimeout}}
 			client := rpc_packageconnect.NewHelloWorldServiceClient(hc, srv.URL, tc.opts...)
 			// One call first, so that the workers find its connection
 			// rather than each dialing its own.
@@ -84,16 +84,25 @@ func TestClientsThatCancelAtTheirDeadlineAreNotCut(t *testing.T) {
 	}
 }
 
-// withoutTimeout is an http.RoundTripper that keeps a call's deadline from
-// the server: it drops the headers that carry it (Grpc-Timeout,
-// Connect-Timeout-Ms) and sends the request on the transport it wraps.
-type withoutTimeout struct{ next http.RoundTripper }
+// editHeaders is an http.RoundTripper that edits a request's headers, as a
+// client or a proxy in front of the server may, and sends it on the
+// transport it wraps: clients of one transport share its connections.
+type editHeaders struct {
+	next http.RoundTripper
+	edit func(http.Header)
+}
 
-func (w withoutTimeout) RoundTrip(r *http.Request) (*http.Response, error) {
+func (e editHeaders) RoundTrip(r *http.Request) (*http.Response, error) {
 	r = r.Clone(r.Context())
-	r.Header.Del("Grpc-Timeout")
-	r.Header.Del("Connect-Timeout-Ms")
-	return w.next.RoundTrip(r)
+	e.edit(r.Header)
+	return e.next.RoundTrip(r)
+}
+
+// withoutTimeout keeps a call's deadline from the server: it drops the
+// headers that carry it.
+func withoutTimeout(h http.Header) {
+	h.Del("Grpc-Timeout")
+	h.Del("Connect-Timeout-Ms")
 }
 
 // callPastItsDeadline calls LotsOfReplies, whose replies after the first

@@ -149,20 +149,6 @@ func errText(err error) string {
 	return err.Error()
 }
 
-// fromAddress is an http.RoundTripper that names a client address in a
-// header, as a proxy in front of the server does, and sends the request on
-// the transport it wraps: clients of one transport share its connection.
-type fromAddress struct {
-	next          http.RoundTripper
-	header, value string
-}
-
-func (f fromAddress) RoundTrip(r *http.Request) (*http.Response, error) {
-	r = r.Clone(r.Context())
-	r.Header.Set(f.header, f.value)
-	return f.next.RoundTrip(r)
-}
-
 // TestClientAddressesShareTheSlotsBehindAProxy: a proxy carries clients A
 // and B over one connection and names each in a header. A holds its share
 // of slots (2) with streams that never end and tries 4 more, which are shed
@@ -190,7 +176,8 @@ func TestClientAddressesShareTheSlotsBehindAProxy(t *testing.T) {
 				Greeter: greeter.Options{Pace: forever}})
 			transport := servertest.H2CClient(t).Transport
 			as := func(addr string) rpc_packageconnect.HelloWorldServiceClient {
-				hc := &http.Client{Transport: fromAddress{transport, tc.header, addr}}
+				named := func(h http.Header) { h.Set(tc.header, addr) } // as the proxy does
+				hc := &http.Client{Transport: editHeaders{transport, named}}
 				return rpc_packageconnect.NewHelloWorldServiceClient(hc, srv.URL, connect.WithGRPC())
 			}
 			a, b := as(tc.a), as(tc.b)
