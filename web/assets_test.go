@@ -19,32 +19,30 @@ import (
 	"github.com/hellorpc/hellorpc/web"
 )
 
-// pageAssets are the paths of the files that index.html loads.
+// pageAssets are the paths of the files that index.html loads: its first
+// (inline) script names the full page's module and the chunks that module
+// imports, which it fetches beside it.
 type pageAssets struct {
-	style, script string
-	preloads      []string
+	script   string
+	preloads []string
 }
 
-func (a pageAssets) all() []string { return append([]string{a.style, a.script}, a.preloads...) }
+func (a pageAssets) all() []string { return append([]string{a.script}, a.preloads...) }
 
 var (
-	stylesheetRef = regexp.MustCompile(`<link rel="stylesheet" href="([^"]+)">`)
-	preloadRef    = regexp.MustCompile(`<link rel="modulepreload" href="([^"]+)">`)
-	scriptRef     = regexp.MustCompile(`<script type="module" src="([^"]+)"></script>`)
+	bootRef   = regexp.MustCompile(`<script data-app="\.(/assets/[^"]+)" data-preload="([^"]*)">`)
+	importRef = regexp.MustCompile(`from\s*"\./([^"]+)"`)
 )
 
 // assetsOf reads index.html from h and returns the assets it loads.
 func assetsOf(t *testing.T, h http.Handler) pageAssets {
 	t.Helper()
 	body, _ := io.ReadAll(get(t, h, http.MethodGet, "/", nil).Body)
-	one := func(re *regexp.Regexp) string {
-		m := re.FindSubmatch(body)
-		assert.True(t, m != nil, "index.html has "+re.String())
-		return "/" + string(m[1])
-	}
-	a := pageAssets{style: one(stylesheetRef), script: one(scriptRef)}
-	for _, m := range preloadRef.FindAllSubmatch(body, -1) {
-		a.preloads = append(a.preloads, "/"+string(m[1]))
+	m := bootRef.FindSubmatch(body)
+	assert.True(t, m != nil, "index.html has "+bootRef.String())
+	a := pageAssets{script: string(m[1])}
+	for p := range strings.FieldsSeq(string(m[2])) {
+		a.preloads = append(a.preloads, strings.TrimPrefix(p, "."))
 	}
 	return a
 }
@@ -56,7 +54,13 @@ func TestHandlerSendsHashedAssetsImmutable(t *testing.T) {
 	t.Parallel()
 	h := web.Handler()
 	a := assetsOf(t, h)
-	assert.True(t, len(a.preloads) > 0, "index.html preloads the chunk that its script imports")
+	script, _ := io.ReadAll(get(t, h, http.MethodGet, a.script, nil).Body)
+	var imported []string
+	for _, m := range importRef.FindAllSubmatch(script, -1) {
+		imported = append(imported, "/assets/"+string(m[1]))
+	}
+	assert.True(t, len(imported) > 0, "the page's script imports a chunk")
+	assert.Equal(t, a.preloads, imported, "index.html preloads the chunks that its script imports")
 	for _, p := range a.all() {
 		assert.True(t, hashedName.MatchString(p), "asset name carries a content hash: "+p)
 		res := get(t, h, http.MethodGet, p, nil)
@@ -64,7 +68,7 @@ func TestHandlerSendsHashedAssetsImmutable(t *testing.T) {
 		assert.Equal(t, res.Header.Get("Cache-Control"), "public, max-age=31536000, immutable", "Cache-Control of "+p)
 		want := map[string]string{".js": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf-8"}[path.Ext(p)]
 		assert.Equal(t, res.Header.Get("Content-Type"), want, "Content-Type of "+p)
-		assert.Equal(t, res.Header.Get("Content-Security-Policy"), web.ContentSecurityPolicy, "CSP of "+p)
+		assert.Equal(t, res.Header.Get("Content-Security-Policy"), web.ContentSecurityPolicy(), "CSP of "+p)
 	}
 }
 

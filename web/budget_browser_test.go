@@ -118,7 +118,8 @@ const readTimeline = `(() => {
 // TestPageFirstGreetingFitsTheByteBudget loads the page cold (a fresh
 // profile) at an address that asks for a call, and adds up what crossed
 // the network before the first greeting showed: at most criticalPathBudget
-// bytes, every text asset sent with brotli, and the name's rules (the
+// bytes, every text asset sent with brotli, no request but the page and the
+// call (each one more is a round trip), and the name's rules (the
 // validator, most of the code) loaded only after the greeting.
 func TestPageFirstGreetingFitsTheByteBudget(t *testing.T) {
 	ctx := browsertest.New(t)
@@ -145,6 +146,7 @@ func TestPageFirstGreetingFitsTheByteBudget(t *testing.T) {
 	}
 	t.Logf("%6.0f bytes before the first greeting (budget %d)", total, criticalPathBudget)
 	assert.True(t, sawCall, "the call is on the critical path")
+	assert.Equal(t, len(timeline.Before), 2, fmt.Sprintf("requests before the first greeting: the page and the call only (%v)", timeline.Before))
 	assert.True(t, total <= criticalPathBudget, fmt.Sprintf("%.0f bytes before the first greeting, over the budget of %d", total, criticalPathBudget))
 	rulesAfter := false
 	for _, u := range timeline.After {

@@ -2,6 +2,7 @@ package web_test
 
 import (
 	"context"
+	"net/url"
 	"testing"
 	"time"
 
@@ -9,6 +10,7 @@ import (
 	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/cdproto/page"
+	"github.com/chromedp/cdproto/storage"
 	"github.com/chromedp/chromedp"
 
 	"github.com/hellorpc/hellorpc/internal/server"
@@ -78,18 +80,33 @@ func slowPhone(on bool) chromedp.Action[chromedp.Void] {
 	})
 }
 
+// workerSettled resolves once the page's service worker, if it has one,
+// is active (it has kept its copy of the page).
+const workerSettled = `navigator.serviceWorker.getRegistration().then((r) => r && navigator.serviceWorker.ready)`
+
 // measureLoad loads pageURL on the slow phone and returns its times. Cold,
-// the browser's cache is emptied first; warm, the page is loaded once
-// unthrottled first, so its assets are cached.
+// the browser's cache, and the origin's service workers and Cache Storage,
+// are emptied first; warm, the page is loaded once
+// unthrottled first and left to settle (the rules loaded, the service
+// worker, if any, active), as a visit before would have.
 func measureLoad(b *testing.B, ctx context.Context, pageURL string, warm bool) loadTimes {
 	b.Helper()
 	greeted := `window.firstGreetingAt !== undefined`
 	prepare := devtools(func(ctx context.Context, tab *chromedp.Target) error {
-		_, err := cdp.Call(ctx, tab, network.ClearBrowserCache, cdp.Empty{})
+		if _, err := cdp.Call(ctx, tab, network.ClearBrowserCache, cdp.Empty{}); err != nil {
+			return err
+		}
+		u, err := url.Parse(pageURL)
+		if err != nil {
+			return err
+		}
+		_, err = cdp.Call(ctx, tab, storage.ClearDataForOrigin, storage.ClearDataForOriginParams{
+			Origin: u.Scheme + "://" + u.Host, StorageTypes: "service_workers,cache_storage"})
 		return err
 	})
 	if warm {
-		prepare = chromedp.Steps(chromedp.Navigate(pageURL), chromedp.Poll[chromedp.Void](greeted))
+		prepare = chromedp.Steps(chromedp.Navigate(pageURL), chromedp.Poll[chromedp.Void](greeted),
+			chromedp.Poll[chromedp.Void](rulesReady), chromedp.Evaluate[chromedp.Void](workerSettled, chromedp.EvalAwaitPromise))
 	}
 	browsertest.Do(b, ctx, 60*time.Second,
 		prepare,

@@ -19,7 +19,8 @@
 // with its own ETag, "Vary: Accept-Encoding" and its Content-Length. The .br
 // and .gz files are not served under their own names.
 //
-// Every answer carries a Content-Security-Policy (ContentSecurityPolicy),
+// Every answer carries a Content-Security-Policy (ContentSecurityPolicy:
+// the page's own files, and its inline blocks by their hashes),
 // X-Frame-Options DENY and Referrer-Policy no-referrer.
 package web
 
@@ -51,14 +52,6 @@ var contentTypes = map[string]string{
 	".txt":  "text/plain; charset=utf-8",
 	".yaml": "application/yaml", // RFC 9512
 }
-
-// ContentSecurityPolicy is sent with every file of the page: scripts,
-// styles and everything else from the page's own origin only; calls
-// (connect-src) to the own origin or any http: or https: origin, since the
-// page may call an API elsewhere (?api=); no framing, no plugins, no <base>,
-// forms posting only home. The icon is an empty data: URL.
-const ContentSecurityPolicy = "default-src 'self'; connect-src 'self' http: https:; img-src 'self' data:; " +
-	"object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 
 // Cache-Control values: hashed assets are kept, everything else revalidated.
 const (
@@ -114,7 +107,7 @@ func Handler() http.Handler {
 		h.Set("Content-Type", f.contentType)
 		h.Set("Cache-Control", f.cacheControl)
 		h.Set("X-Content-Type-Options", "nosniff")
-		h.Set("Content-Security-Policy", ContentSecurityPolicy)
+		h.Set("Content-Security-Policy", ContentSecurityPolicy())
 		h.Set("X-Frame-Options", "DENY")
 		h.Set("Referrer-Policy", "no-referrer")
 		body := f.identity

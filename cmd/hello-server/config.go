@@ -37,6 +37,9 @@ var envNames = map[string]string{
 	"shutdown-timeout":         "HELLORPC_SHUTDOWN_TIMEOUT",
 	"max-call-duration":        "HELLORPC_MAX_CALL_DURATION",
 	"body-timeout":             "HELLORPC_BODY_TIMEOUT",
+	"stream-idle-timeout":      "HELLORPC_STREAM_IDLE_TIMEOUT",
+	"max-health-checks":        "HELLORPC_MAX_HEALTH_CHECKS",
+	"max-health-watches":       "HELLORPC_MAX_HEALTH_WATCHES",
 	"drain-grace":              "HELLORPC_DRAIN_GRACE",
 	"drain-delay":              "HELLORPC_DRAIN_DELAY",
 	"max-streams":              "HELLORPC_MAX_STREAMS",
@@ -109,6 +112,9 @@ func (o *options) flagSet(stderr io.Writer) *flag.FlagSet {
 	fs.StringVar(&o.metricsAddr, "metrics-addr", DefaultMetricsAddr, "`address` of the metrics listener (/metrics, Prometheus text format): every call in every protocol, the server's figures, Go runtime and process; \"\" or \"off\": none")
 	fs.BoolVar(&o.telemetry, "telemetry", false, "trace every call whose client sent a sampled W3C traceparent (OpenTelemetry spans; trace ids in the access log and as the metrics' exemplars)")
 	fs.DurationVar(&cfg.BodyTimeout, "body-timeout", server.DefaultBodyTimeout, "longest a unary call's request body may take to arrive whole; past it the call ends with deadline_exceeded")
+	fs.DurationVar(&cfg.StreamIdleTimeout, "stream-idle-timeout", server.DefaultStreamIdleTimeout, "end a stream (client, server or bidirectional, health Watch) on which no message moved either way for this long, with deadline_exceeded (a reply the client does not read is cut); 0: never")
+	fs.IntVar(&cfg.MaxHealthChecks, "max-health-checks", server.DefaultMaxHealthChecks, "most grpc.health.v1 Check calls in progress at once, 4 per connection, outside -max-inflight; more get resource_exhausted at once (/healthz and /readyz are never refused)")
+	fs.IntVar(&cfg.MaxHealthWatches, "max-health-watches", server.DefaultMaxHealthWatches, "most grpc.health.v1 Watch streams open at once, 16 per connection; more get resource_exhausted at once")
 	fs.DurationVar(&cfg.MaxCallDuration, "max-call-duration", server.DefaultMaxCallDuration, "longest any call may last, unary or streaming, whatever the client's deadline; 0: no cap, the client's deadline alone")
 	fs.DurationVar(&cfg.Greeter.ReplyInterval, "reply-interval", DefaultReplyInterval, "pause between the streamed replies of LotsOfReplies")
 	fs.IntVar(&cfg.Greeter.MaxStreamMessages, "max-stream-messages", greeter.DefaultMaxStreamMessages, "most names one client stream may send")
@@ -158,11 +164,17 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (o
 	if cfg.MaxCallDuration < 0 {
 		return o, fmt.Errorf("-max-call-duration %v must not be negative (0: no cap)", cfg.MaxCallDuration)
 	}
+	switch {
+	case cfg.StreamIdleTimeout < 0:
+		return o, fmt.Errorf("-stream-idle-timeout %v must not be negative (0: none)", cfg.StreamIdleTimeout)
+	case cfg.StreamIdleTimeout == 0:
+		cfg.StreamIdleTimeout = -1 // none; in server.Config zero means the default
+	}
 	if cfg.Greeter.ReplyInterval < 0 {
 		return o, errors.New("-reply-interval must not be negative")
 	}
 	if cfg.MaxHeaderBytes <= 0 || cfg.MaxMessageBytes <= 0 || cfg.Greeter.MaxStreamMessages <= 0 || cfg.MaxConcurrentStreams <= 0 ||
-		cfg.MaxConnections <= 0 || cfg.MaxInflight <= 0 {
+		cfg.MaxConnections <= 0 || cfg.MaxInflight <= 0 || cfg.MaxHealthChecks <= 0 || cfg.MaxHealthWatches <= 0 {
 		return o, errors.New("size limits must be positive")
 	}
 	if cfg.MaxConnectionAge < 0 || cfg.MaxConnectionAgeGrace <= 0 {

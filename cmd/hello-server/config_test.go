@@ -113,6 +113,21 @@ func TestMaxCallDurationZeroIsNoCap(t *testing.T) {
 	assert.Contains(t, assert.Error(t, err, "parse -max-call-duration -1s").Error(), "-max-call-duration -1s must not be negative", "the refusal")
 }
 
+// TestStreamIdleTimeoutZeroIsNone checks -stream-idle-timeout: 1m by
+// default, 0 turns it off (server.Config's negative; its zero is the
+// default), a negative one is refused.
+func TestStreamIdleTimeoutZeroIsNone(t *testing.T) {
+	none := func(string) string { return "" }
+	o, err := parseConfig(nil, none, io.Discard)
+	assert.NoError(t, err, "parse no flags")
+	assert.Equal(t, o.cfg.StreamIdleTimeout, server.DefaultStreamIdleTimeout, "-stream-idle-timeout by default")
+	o, err = parseConfig([]string{"-stream-idle-timeout", "0"}, none, io.Discard)
+	assert.NoError(t, err, "parse -stream-idle-timeout 0")
+	assert.True(t, o.cfg.StreamIdleTimeout < 0, "-stream-idle-timeout 0: none in server.Config")
+	_, err = parseConfig([]string{"-stream-idle-timeout", "-1s"}, none, io.Discard)
+	assert.Contains(t, assert.Error(t, err, "parse -stream-idle-timeout -1s").Error(), "must not be negative", "the refusal")
+}
+
 // TestMetricsOnByDefault checks -metrics-addr: on at :9464 without flags,
 // off with "" or "off", the latter from HELLORPC_METRICS_ADDR too (an empty
 // variable is no setting).

@@ -9,6 +9,14 @@
 // one closed at once. Without the ConnState hook every connection counts as
 // idle from the time it was accepted, oldest first.
 //
+// A busy connection may be silent: its requests in progress wait for bytes
+// the client never sends, or replies it never reads. With EvictSilent, such
+// a connection counts as idle once nothing has moved on it for a while: at
+// the limit, with no idle connection, the one silent longest is closed, so
+// that clients that hold silent streams on every connection cannot lock out
+// new ones either. The server reports what moves with Moved; a connection
+// with no report is silent from the time it was accepted.
+//
 // Use it as:
 //
 //	l := connlimit.New(ln, 10_000)
@@ -37,7 +45,8 @@ import (
 // Listener hands out connections up to a limit; see the package doc.
 type Listener struct {
 	net.Listener
-	max int
+	max         int
+	silentAfter time.Duration // EvictSilent's; 0: busy connections are never closed
 
 	mu    sync.Mutex
 	conns map[*conn]struct{} // open connections
@@ -54,6 +63,26 @@ func New(ln net.Listener, limit int) *Listener {
 	return l
 }
 
+// EvictSilent lets Accept, at the limit with no idle connection, close the
+// busy connection on which nothing has moved (see Moved) for longest, once
+// that is at least after (> 0). Call it before Accept.
+func (l *Listener) EvictSilent(after time.Duration) { l.silentAfter = after }
+
+// Moved notes that bytes of a request or a reply moved on c, a connection
+// of a Listener (or one that wraps it), at t: c is not silent since then.
+// It does nothing for other connections, or a t before one already noted.
+func Moved(c net.Conn, t time.Time) {
+	cc, ok := c.(*conn)
+	if !ok {
+		if cc, ok = netconn.Find[*conn](c); !ok {
+			return
+		}
+	}
+	ns := t.UnixNano()
+	for old := cc.moved.Load(); old < ns && !cc.moved.CompareAndSwap(old, ns); old = cc.moved.Load() {
+	}
+}
+
 // Accept returns the next connection, making room for it first if the limit
 // is reached.
 func (l *Listener) Accept() (net.Conn, error) {
@@ -68,6 +97,10 @@ func (l *Listener) Accept() (net.Conn, error) {
 		if len(l.conns) >= l.max {
 			if l.idle.next != &l.idle {
 				victim = l.idle.next
+			} else if l.silentAfter > 0 {
+				victim = l.silentLocked(cc.accepted)
+			}
+			if victim != nil {
 				l.forgetLocked(victim)
 			}
 		}
@@ -126,6 +159,24 @@ func Accepted(c net.Conn) net.Conn {
 	return c
 }
 
+// silentLocked returns the busy connection on which nothing has moved for
+// longest, if that is l.silentAfter or more at now, else nil; l.mu is held.
+// It looks at every open connection: it runs only at the limit with none
+// idle.
+func (l *Listener) silentLocked(now time.Time) *conn {
+	var victim *conn
+	var since int64
+	for c := range l.conns {
+		if s := max(c.accepted.UnixNano(), c.moved.Load()); victim == nil || s < since {
+			victim, since = c, s
+		}
+	}
+	if victim == nil || now.Sub(time.Unix(0, since)) < l.silentAfter {
+		return nil
+	}
+	return victim
+}
+
 // forgetLocked drops c from the count; l.mu is held.
 func (l *Listener) forgetLocked(c *conn) {
 	if c.open {
@@ -182,6 +233,7 @@ type conn struct {
 	net.Conn
 	l        *Listener
 	accepted time.Time
+	moved    atomic.Int64 // Unix nanoseconds of the last Moved; 0: none
 
 	// Guarded by l.mu:
 	open       bool  // counted in l.conns

@@ -66,3 +66,46 @@ func TestEvictsLongestIdleThenRefusesWhenAllBusy(t *testing.T) {
 	assert.Equal(t, open, 1, "a closed connection is no longer counted")
 	_ = c
 }
+
+// TestEvictsTheSilentBusyConnection: with EvictSilent, at the limit with
+// every connection busy, the one on which nothing has moved for the silence
+// given is closed for the new one, not one that reported bytes moving.
+func TestEvictsTheSilentBusyConnection(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	assert.NoError(t, err, "listen")
+	l := connlimit.New(ln, 2)
+	const silence = 200 * time.Millisecond
+	l.EvictSilent(silence)
+	defer l.Close()
+	accepted := make(chan net.Conn, 10)
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			accepted <- c
+		}
+	}()
+	dial := func() net.Conn {
+		c, err := net.Dial("tcp", ln.Addr().String())
+		assert.NoError(t, err, "dial")
+		t.Cleanup(func() { c.Close() })
+		return c
+	}
+
+	moving, silent := dial(), dial()
+	sMoving, sSilent := <-accepted, <-accepted
+	l.ConnState(sMoving, http.StateActive)
+	l.ConnState(sSilent, http.StateActive)
+	connlimit.Moved(sMoving, time.Now().Add(time.Hour)) // it moves, as far as the listener will look
+	// Until the silence has passed a new connection is refused (at
+	// once, unless the machine stalls past it): the listener waits.
+	time.Sleep(2 * silence)
+	dial()
+	<-accepted
+	assert.True(t, closedByServer(silent, 10*time.Second), "the silent busy connection made room")
+	assert.True(t, !closedByServer(moving, 300*time.Millisecond), "the moving one stays")
+	_, evicted, _ := l.Stats()
+	assert.Equal(t, evicted, int64(1), "evicted")
+}

@@ -109,6 +109,7 @@ type budget struct {
 	opened       uint32 // highest stream the peer opened
 	young        []openedAt
 	tripped      string // why, once tripped
+	noticeAcked  bool   // the peer acknowledged the PING that follows the notice
 }
 
 // openedAt is when a stream of the peer's opened: when its HEADERS frame
@@ -134,6 +135,9 @@ func (b *budget) feed(p []byte, now time.Time) bool {
 			b.sentBase = [2]int64{b.sent.data.Load(), b.sent.resets.Load()}
 		}
 		b.weigh(h, now)
+		if h.typ == framePing && h.flags&flagAck != 0 && h.length == 8 && h.head == noticePing {
+			b.noticeAcked = true
+		}
 		// A stream counts as one net/http may have processed once its
 		// header block is whole.
 		if (h.typ == frameHeaders || h.typ == frameContinuation) && !b.in.inBlock {

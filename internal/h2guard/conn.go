@@ -40,6 +40,8 @@ type conn struct {
 
 	waiting atomic.Bool // a GOAWAY of the guard's waits for a place in out
 
+	noticeRead atomic.Bool // the peer acknowledged the PING sent after the notice
+
 	mu          sync.Mutex
 	notice      bool          // GoAway asked for the first GOAWAY of a graceful shutdown
 	noticeDone  bool          // and it was written, or is not needed
@@ -73,8 +75,14 @@ func (c *conn) Read(p []byte) (int, error) {
 	if c.seen >= 0 && c.seen < len(preface) {
 		c.decide(p[:n])
 	}
-	if c.budget != nil && c.budget.feed(p[:n], time.Now()) {
-		return 0, c.trip()
+	if c.budget != nil {
+		tripped := c.budget.feed(p[:n], time.Now())
+		if c.budget.noticeAcked && !c.noticeRead.Load() {
+			c.noticeRead.Store(true)
+		}
+		if tripped {
+			return 0, c.trip()
+		}
 	}
 	return n, err
 }
@@ -183,8 +191,11 @@ func (c *conn) sendWaitingLocked() {
 		c.noticeDone = true
 		// After net/http's own GOAWAY, which carries the real last stream
 		// id, the notice (2^31-1) would raise it: it has nothing to add.
+		// A PING follows it, as grpc-go's graceful close sends one: its
+		// acknowledgement tells that the peer has read the GOAWAY
+		// (NoticeRead).
 		if c.out.goAways == 0 {
-			f = goAwayFrame(maxStream, codeNoError, "draining")
+			f = append(goAwayFrame(maxStream, codeNoError, "draining"), pingFrame(noticePing)...)
 			c.l.notices.Add(1)
 		}
 	}
@@ -306,6 +317,19 @@ func GoAway(c net.Conn) bool {
 		go cc.kick() // not in the caller's goroutine: a write may block
 	}
 	return ok
+}
+
+// NoticeRead reports whether the peer of c, a connection GoAway was called
+// on, has read that GOAWAY: it acknowledged the PING sent right after it
+// (frames are read in order, RFC 9113 §6.7). From then on it opens no new
+// stream on c, so c may be closed as soon as its streams are done without
+// failing a request the peer was sending meanwhile (a client that has not
+// read the GOAWAY yet may still open streams, which the GOAWAY's last stream
+// id, 2^31-1, promised to serve). Always false without a flood budget
+// (Options.MaxCheapFrames < 0), which is what reads the peer's frames.
+func NoticeRead(c net.Conn) bool {
+	cc := unwrap(c)
+	return cc != nil && cc.noticeRead.Load()
 }
 
 // IsHTTP2 reports whether c is or wraps (through NetConn methods) a

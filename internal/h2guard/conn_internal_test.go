@@ -89,9 +89,9 @@ func opened(t *testing.T, l *Listener, peer []byte) (*conn, *fakeConn) {
 }
 
 // TestGoAwayGoesWhereAFrameMayGo writes net/http's frames in pieces, asks
-// for the GOAWAY after each piece in turn, and checks where it went: after
-// the first frame, between two frames, never inside one or inside a header
-// block.
+// for the GOAWAY after each piece in turn, and checks where it went (with
+// the PING that follows it): after the first frame, between two frames,
+// never inside one or inside a header block.
 func TestGoAwayGoesWhereAFrameMayGo(t *testing.T) {
 	t.Parallel()
 	data := frame(h2frame.Data, 0, 1, make([]byte, 100))
@@ -121,7 +121,7 @@ func TestGoAwayGoesWhereAFrameMayGo(t *testing.T) {
 				c.kick() // as GoAway's goroutine does, at once
 			}
 		}
-		expected := append(append(append([]string{}, all[:want[i]+1]...), "GOAWAY 2147483647 0 draining"), all[want[i]+1:]...)
+		expected := append(append(append([]string{}, all[:want[i]+1]...), "GOAWAY 2147483647 0 draining", "PING"), all[want[i]+1:]...)
 		assert.Equal(t, fake.frames(t), expected, fmt.Sprintf("frames with GoAway after write %d", i))
 		assert.Equal(t, l.Stats(), Stats{Notices: 1}, "the listener's counters")
 	}
@@ -362,6 +362,31 @@ func TestBudgetCountsWork(t *testing.T) {
 			}
 			assert.True(t, b.tripped != "", "the budget tripped")
 			assert.True(t, frames <= tc.maxFrames, fmt.Sprintf("tripped within %d frames (took %d)", tc.maxFrames, frames))
+		})
+	}
+}
+
+// TestNoticeReadOnlyOnTheNoticesPingAck: the peer has read the first GOAWAY
+// once it acknowledges the PING sent after it, not on another PING ACK.
+func TestNoticeReadOnlyOnTheNoticesPingAck(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name    string
+		payload [8]byte
+		flags   byte
+		want    bool
+	}{
+		{"the notice's PING ACK", noticePing, h2frame.Ack, true},
+		{"another PING ACK", [8]byte{1, 2, 3, 4, 5, 6, 7, 8}, h2frame.Ack, false},
+		{"a PING with the notice's payload, not an ACK", noticePing, 0, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			l := NewListener(nil, Options{})
+			c, _ := opened(t, l, frame(h2frame.Ping, tc.flags, 0, tc.payload[:]))
+			assert.True(t, !NoticeRead(c), "NoticeRead before the peer's frame")
+			_, err := io.ReadFull(c, make([]byte, 9+8))
+			assert.NoError(t, err, "read the PING")
+			assert.Equal(t, NoticeRead(c), tc.want, "NoticeRead")
 		})
 	}
 }

@@ -27,6 +27,10 @@ const (
 	maxStream = 1<<31 - 1
 )
 
+// noticePing is the payload of the PING that follows the graceful
+// shutdown's first GOAWAY.
+var noticePing = [8]byte{'h', 'r', 'p', 'c', 'g', 'o', 'n', 'e'}
+
 // preface is the client connection preface (RFC 9113 §3.4).
 const preface = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
 
@@ -141,6 +145,11 @@ func (s *scanner) passed(onFrame func(header)) {
 // between reports whether the bytes passed so far end between two frames
 // outside any header block: the only place another frame may go.
 func (s *scanner) between() bool { return s.skip == 0 && s.hdrN == 0 && !s.inBlock }
+
+// pingFrame returns a PING frame, not an acknowledgement (RFC 9113 §6.7).
+func pingFrame(payload [8]byte) []byte {
+	return append([]byte{0, 0, 8, framePing, 0, 0, 0, 0, 0}, payload[:]...)
+}
 
 // goAwayFrame returns a GOAWAY frame (RFC 9113 §6.8).
 func goAwayFrame(lastStream, code uint32, debug string) []byte {

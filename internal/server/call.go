@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"io"
+	"net"
 	"net/http"
 	"sync"
 	"sync/atomic"
@@ -27,12 +28,24 @@ type callState struct {
 	w               http.ResponseWriter // the connection's, to wake a blocked read
 	read            atomic.Int64        // bytes read from body
 	prev, next      *callState          // in the list of deadlines, while listed
+	conn            net.Conn            // the connection it came on (connlimit's), nil without Serve
+
+	// Of a stream, for the stream idle timeout (idle.go):
+	idle    bool         // it ends when no byte moves for the timeout
+	written atomic.Int64 // bytes of replies written, and flushes done
+	sent    sentWriter   // the ResponseWriter that counts them
+
+	// Kept by the sweeper alone, under the deadlines' lock:
+	moved   int64     // read+written as it last saw them
+	movedAt time.Time // when it saw them change; the call's start at first
 
 	mu      sync.Mutex
 	done    chan struct{} // made when first asked for
-	err     error         // why the call ended, once it has
+	err     error         // why the call ended, once it has: context.DeadlineExceeded or Canceled
+	cause   error         // what a woken Read or Write reports: err, said in full
 	after   []func()      // AfterFunc's functions, run when it ends
 	reading bool          // a Read is waiting on the connection
+	writing bool          // a Write or Flush of sent is waiting on the connection
 	eof     bool          // a Read returned io.EOF: the body was read to its end
 	over    bool          // the handler returned: w may no longer be used
 

@@ -77,22 +77,36 @@ func (c *callState) AfterFunc(f func()) (stop func() bool) {
 	}
 }
 
-// end ends the call with err: its context is done, and a Read waiting on
-// the connection is woken.
-func (c *callState) end(err error) {
+// end ends the call with err, which its context reports, and cause (nil:
+// err), which a woken Read reports: its context is done, and a Read waiting
+// on the connection is woken, and with stalled (no byte moved since the
+// sweeper last looked) a Write too. A Write woken so cuts the reply: over
+// HTTP/2 net/http resets the stream, over HTTP/1.1 the connection is closed
+// once the handler returns; a Write that moves is left to end, so that the
+// handler can still answer with the call's error.
+func (c *callState) end(err, cause error, stalled bool) {
 	c.mu.Lock()
 	if c.err != nil {
 		c.mu.Unlock()
 		return
 	}
-	c.err = err
+	c.err, c.cause = err, cause
+	if cause == nil {
+		c.cause = err
+	}
 	if c.done != nil {
 		close(c.done)
 	}
 	after := c.after
-	if c.reading && !c.over {
+	if (c.reading || c.writing && stalled) && !c.over {
 		// Not every ResponseWriter supports it; the context still ends the call.
-		_ = http.NewResponseController(c.w).SetReadDeadline(time.Now())
+		rc := http.NewResponseController(c.w)
+		if c.reading {
+			_ = rc.SetReadDeadline(time.Now())
+		}
+		if c.writing && stalled {
+			_ = rc.SetWriteDeadline(time.Now())
+		}
 	}
 	c.mu.Unlock()
 	for _, f := range after {
@@ -103,18 +117,21 @@ func (c *callState) end(err error) {
 }
 
 // finish notes that the call's handler has returned, after which w may no
-// longer be used.
-func (c *callState) finish() {
+// longer be used, and reports whether the call ended by itself (the server
+// did not end it, nor did its client go away).
+func (c *callState) finish() (ok bool) {
 	c.mu.Lock()
 	c.over = true
+	ok = c.err == nil
 	c.mu.Unlock()
+	return ok && c.Context.Err() == nil
 }
 
 func (c *callState) Read(p []byte) (int, error) {
 	c.mu.Lock()
 	if c.err != nil {
 		c.mu.Unlock()
-		return 0, c.err
+		return 0, c.cause
 	}
 	c.reading = true
 	c.mu.Unlock()
@@ -125,7 +142,7 @@ func (c *callState) Read(p []byte) (int, error) {
 	c.mu.Lock()
 	c.reading = false
 	c.eof = c.eof || err == io.EOF
-	ended := c.err
+	ended := c.cause
 	c.mu.Unlock()
 	if err != nil && err != io.EOF && ended != nil {
 		return n, ended // woken by end: report why

@@ -75,6 +75,30 @@ type Config struct {
 	// needs about 200 KiB/s.
 	BodyTimeout time.Duration
 
+	// StreamIdleTimeout ends a streaming call (client, server or
+	// bidirectional stream, health Watch among them) on which no byte of a
+	// message has moved either way for this long: a client that opens a
+	// stream and sends nothing, or stops reading the server's replies, holds
+	// its slot only this long. The call ends with deadline_exceeded; a reply
+	// blocked on a client that does not read is cut (HTTP/2: RST_STREAM;
+	// HTTP/1.1: the connection closes). As Envoy's stream_idle_timeout
+	// (default 5 min there). Default 1 min; negative: none.
+	StreamIdleTimeout time.Duration
+
+	// MaxHealthChecks caps the grpc.health.v1 Check calls in progress at
+	// once, at most MaxHealthChecksPerConn of them from one connection; past
+	// either they are answered resource_exhausted at once. Health checks
+	// have this budget of their own: they are neither shed by MaxInflight
+	// nor count toward it, and a flood of them cannot take more than it. The
+	// plain HTTP checks (/healthz, /readyz) are never refused: they are
+	// answered without waiting for anything. Default 64.
+	MaxHealthChecks int
+
+	// MaxHealthWatches caps the grpc.health.v1 Watch streams open at once,
+	// at most MaxHealthWatchesPerConn of them from one connection; past
+	// either a new one is answered resource_exhausted at once. Default 1024.
+	MaxHealthWatches int
+
 	// Greeter configures the service: the pause between streamed replies and
 	// the cap on messages per client stream. Default: greeter.Options{}, no
 	// pause and greeter.DefaultMaxStreamMessages.
@@ -99,7 +123,11 @@ type Config struct {
 	// MaxConnections caps the connections open at once. A new connection at
 	// the cap closes the one idle longest (no request in progress) to make
 	// room, so idle connections cannot lock new clients, health checkers
-	// among them, out; only when all are busy is the new one refused.
+	// among them, out. A busy connection on which no byte of a request or
+	// reply has moved for BodyTimeout or StreamIdleTimeout, whichever is
+	// shorter (its calls wait for a client that sends or reads nothing)
+	// counts as idle, silent longest first; only when all are busy and not
+	// silent is the new one refused.
 	// Default DefaultMaxConnections(): 3/4 of the open-file limit, at most
 	// 10,000.
 	MaxConnections int
@@ -142,8 +170,10 @@ type Config struct {
 	// MaxConnectionAge retires connections this old, give or take a tenth:
 	// HTTP/2 ones get GOAWAY (clients open a new connection, which a
 	// connection-level balancer may send elsewhere), HTTP/1.1 ones answer
-	// their next request with Connection: close; each is closed once idle or
-	// after MaxConnectionAgeGrace. As grpc-go's keepalive.ServerParameters.
+	// their next request with Connection: close. An HTTP/2 one is closed
+	// once idle after its client has read the GOAWAY (it acknowledged the
+	// PING that follows), any one after MaxConnectionAgeGrace. As grpc-go's
+	// keepalive.ServerParameters.
 	// Default 0: connections live on.
 	MaxConnectionAge time.Duration
 
@@ -217,6 +247,15 @@ func DefaultMaxInflightPerConn(maxInflight int) int {
 	return min(maxInflight, max(maxInflight/4, DefaultMaxConcurrentStreams))
 }
 
+// MaxHealthChecksPerConn and MaxHealthWatchesPerConn bound the health
+// checks and Watch streams of one connection (see Config.MaxHealthChecks):
+// a checker asks one question at a time, a gRPC client watches once per
+// service, so a connection past them is flooding.
+const (
+	MaxHealthChecksPerConn  = 4
+	MaxHealthWatchesPerConn = 16
+)
+
 // DefaultMaxConnections is MaxConnections' default: 3/4 of the process's
 // open-file limit, leaving the rest for everything else the process opens,
 // and at most 10,000 (each open connection holds buffers and goroutines).
@@ -240,6 +279,9 @@ const (
 	DefaultMaxConcurrentStreams  = 32
 	DefaultShutdownTimeout       = 10 * time.Second
 	DefaultBodyTimeout           = 5 * time.Second
+	DefaultStreamIdleTimeout     = time.Minute
+	DefaultMaxHealthChecks       = 64
+	DefaultMaxHealthWatches      = 1024
 	DefaultDrainGrace            = 5 * time.Second
 	DefaultDrainDelay            = 5 * time.Second
 	DefaultMaxConnectionAgeGrace = 30 * time.Second
@@ -257,6 +299,9 @@ func (c Config) WithDefaults() Config {
 	setDefault(&c.MaxConcurrentStreams, DefaultMaxConcurrentStreams)
 	setDefault(&c.ShutdownTimeout, DefaultShutdownTimeout)
 	setDefault(&c.BodyTimeout, DefaultBodyTimeout)
+	setDefault(&c.StreamIdleTimeout, DefaultStreamIdleTimeout)
+	setDefault(&c.MaxHealthChecks, DefaultMaxHealthChecks)
+	setDefault(&c.MaxHealthWatches, DefaultMaxHealthWatches)
 	setDefault(&c.DrainGrace, DefaultDrainGrace)
 	setDefault(&c.DrainDelay, DefaultDrainDelay)
 	setDefault(&c.WriteTimeout, DefaultWriteTimeout)
@@ -278,6 +323,17 @@ func setDefault[T comparable](field *T, value T) {
 	if *field == zero {
 		*field = value
 	}
+}
+
+// silentAfter is how long nothing must have moved on a busy connection for
+// it to count as idle at the connection limit (connlimit.EvictSilent): the
+// time a client may owe the bytes of a request body (BodyTimeout) or of a
+// stream (StreamIdleTimeout), whichever is shorter.
+func (c Config) silentAfter() time.Duration {
+	if c.StreamIdleTimeout > 0 {
+		return min(c.BodyTimeout, c.StreamIdleTimeout)
+	}
+	return c.BodyTimeout
 }
 
 // tls reports whether c asks for HTTPS.
@@ -306,6 +362,7 @@ func (c Config) listener(ln net.Listener) (*listeners, error) {
 	guardAndLimit := func(ln net.Listener) net.Listener {
 		l.guard = h2guard.NewListener(ln, h2guard.Options{})
 		l.Listener = connlimit.New(l.guard, c.MaxConnections)
+		l.Listener.EvictSilent(c.silentAfter())
 		return l.Listener
 	}
 	if !c.tls() {

@@ -18,8 +18,13 @@ import (
 // HTTP/2 connections re-spread over the instances behind a connection-level
 // balancer. A retired HTTP/2 connection gets the first GOAWAY (no new
 // streams; the client opens a new connection); a retired HTTP/1.1 one
-// answers its next request with Connection: close. Either is closed once it
-// is idle, or after Config.MaxConnectionAgeGrace.
+// answers its next request with Connection: close, after which net/http
+// closes it. An HTTP/2 one is closed once it is idle and its client has read
+// the GOAWAY (h2guard.NoticeRead: closing it before, a request the client
+// sent meanwhile fails, since the GOAWAY promised to serve it); any retired
+// connection is closed after Config.MaxConnectionAgeGrace. An idle HTTP/1.1
+// one is not closed before that: a client may be sending a request on it as
+// it closes, and clients do not retry a POST that met a closed connection.
 type connAge struct {
 	max, grace time.Duration
 
@@ -67,7 +72,7 @@ func (a *connAge) check(now time.Time, l *connlimit.Listener) {
 		case !ok:
 			a.retired[in.Conn] = now
 			h2guard.GoAway(in.Conn) // HTTP/2; HTTP/1.1 sees a.isRetired
-		case in.Idle || now.Sub(told) > a.grace:
+		case now.Sub(told) > a.grace || in.Idle && h2guard.NoticeRead(in.Conn):
 			toClose = append(toClose, in.Conn)
 		}
 	})

@@ -2,10 +2,13 @@ package server
 
 import (
 	"context"
+	"net"
 	"net/http"
 	"strconv"
 	"sync"
 	"time"
+
+	"github.com/hellorpc/hellorpc/internal/connlimit"
 )
 
 // sweepInterval is how often the sweeper of deadlines looks at the calls in
@@ -57,6 +60,12 @@ func (e *enforcer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if d.bodyTimeout > 0 && r.Method == http.MethodPost && r.ContentLength != 0 && !d.clientStreams[r.URL.Path] {
 		c.bodyDeadline, c.bodyLength = c.start.Add(d.bodyTimeout), r.ContentLength
 	}
+	c.conn, _ = r.Context().Value(connKey{}).(net.Conn)
+	if d.idleTimeout > 0 && (d.clientStreams[r.URL.Path] || d.replyStreams[r.URL.Path]) {
+		c.idle = true
+		c.sent = sentWriter{ResponseWriter: w, c: c}
+		w = &c.sent
+	}
 	d.add(c)
 	defer d.remove(c) // before the handler returns: w is valid only while it runs
 	e.next.ServeHTTP(w, r)
@@ -66,15 +75,21 @@ func (e *enforcer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 type deadlines struct {
 	maxDuration   time.Duration
 	bodyTimeout   time.Duration   // 0: none
+	idleTimeout   time.Duration   // of streams (idle.go); <= 0: none
 	clientStreams map[string]bool // paths whose bodies bodyTimeout does not bound
+	replyStreams  map[string]bool // paths whose replies are streams
 
 	mu       sync.Mutex
 	head     callState // sentinel of a circular list of the calls in flight
 	sweeping bool      // the sweeper goroutine runs
 }
 
-func newDeadlines(maxDuration, bodyTimeout time.Duration, clientStreams map[string]bool) *deadlines {
-	d := &deadlines{maxDuration: maxDuration, bodyTimeout: bodyTimeout, clientStreams: clientStreams}
+// newDeadlines bounds calls by maxDuration (0: none), the bodies of those
+// whose client sends one message by bodyTimeout (0: none), and streams, the
+// paths of clientStreams and replyStreams, by idleTimeout (<= 0: none).
+func newDeadlines(maxDuration, bodyTimeout, idleTimeout time.Duration, clientStreams, replyStreams map[string]bool) *deadlines {
+	d := &deadlines{maxDuration: maxDuration, bodyTimeout: bodyTimeout, idleTimeout: idleTimeout,
+		clientStreams: clientStreams, replyStreams: replyStreams}
 	d.head.prev, d.head.next = &d.head, &d.head
 	return d
 }
@@ -100,15 +115,26 @@ func (d *deadlines) remove(c *callState) {
 		c.prev, c.next = nil, nil
 	}
 	d.mu.Unlock()
-	c.finish()
+	if c.finish() && c.conn != nil {
+		// A call that ended by itself moved its messages: its connection
+		// is not silent (connlimit evicts silent ones at the limit).
+		connlimit.Moved(c.conn, c.start)
+	}
 }
 
-// sweep ends, every sweepInterval, the calls whose deadline has passed or
-// whose request's context ended; it returns when no call is in flight.
+// sweep ends, every sweepInterval, the calls whose deadline has passed,
+// whose request's context ended, whose body is late, or, streams, that have
+// been idle for the idle timeout; it tells connlimit of the connections on
+// which bytes moved. It returns when no call is in flight.
 func (d *deadlines) sweep() {
 	tick := time.NewTicker(sweepInterval)
 	defer tick.Stop()
-	var ended []*callState
+	type ending struct {
+		c       *callState
+		cause   error // nil: the context's error, else deadline exceeded
+		stalled bool  // no byte moved since the last sweep
+	}
+	var ended []ending
 	for now := range tick.C {
 		d.mu.Lock()
 		if d.head.next == &d.head {
@@ -118,21 +144,28 @@ func (d *deadlines) sweep() {
 		}
 		ended = ended[:0]
 		for c := d.head.next; c != &d.head; c = c.next {
-			if !c.deadline.IsZero() && !now.Before(c.deadline) || c.Context.Err() != nil || c.bodyLate(now) {
-				ended = append(ended, c)
+			moved := c.sawMoved(now)
+			if moved && c.conn != nil {
+				connlimit.Moved(c.conn, now)
+			}
+			switch {
+			case !c.deadline.IsZero() && !now.Before(c.deadline) || c.Context.Err() != nil || c.bodyLate(now):
+				ended = append(ended, ending{c, nil, !moved})
+			case c.idleFor(d.idleTimeout, now):
+				ended = append(ended, ending{c, errStreamIdle(d.idleTimeout), true})
 			}
 		}
-		for _, c := range ended { // off the list: each call ends once
-			c.prev.next, c.next.prev = c.next, c.prev
-			c.prev, c.next = nil, nil
+		for _, e := range ended { // off the list: each call ends once
+			e.c.prev.next, e.c.next.prev = e.c.next, e.c.prev
+			e.c.prev, e.c.next = nil, nil
 		}
 		d.mu.Unlock()
-		for _, c := range ended {
-			err := c.Context.Err()
+		for _, e := range ended {
+			err := e.c.Context.Err()
 			if err == nil {
 				err = context.DeadlineExceeded
 			}
-			c.end(err)
+			e.c.end(err, e.cause, e.stalled)
 		}
 	}
 }

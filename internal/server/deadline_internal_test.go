@@ -14,7 +14,7 @@ import (
 // contexts derived from it end too), one whose request ended ends with that
 // error, and the sweeper goroutine stops once no call is in flight.
 func TestSweeperEndsCallsAndStopsWhenIdle(t *testing.T) {
-	d := newDeadlines(100*time.Millisecond, 0, nil)
+	d := newDeadlines(100*time.Millisecond, 0, 0, nil, nil)
 	type result struct {
 		err, derived error
 		deadline     bool

@@ -1,9 +1,7 @@
 package server_test
 
 import (
-	"bufio"
 	"context"
-	"net"
 	"net/http"
 	"strconv"
 	"sync/atomic"
@@ -18,7 +16,6 @@ import (
 	"github.com/hellorpc/hellorpc/internal/server"
 	"github.com/hellorpc/hellorpc/internal/server/servertest"
 	"github.com/hellorpc/hellorpc/internal/testkit/assert"
-	"github.com/hellorpc/hellorpc/internal/testkit/h2frame"
 )
 
 // silentStreams opens a raw h2c connection to addr and sends n gRPC SayHello
@@ -26,30 +23,7 @@ import (
 // server ends (a HEADERS frame with END_STREAM: refused or shed).
 func silentStreams(t *testing.T, addr string, n int, answered *atomic.Int64) {
 	t.Helper()
-	conn, err := net.Dial("tcp", addr)
-	assert.NoError(t, err, "dial "+addr)
-	t.Cleanup(func() { conn.Close() })
-	go func() {
-		r := bufio.NewReader(conn)
-		for {
-			f, err := h2frame.Read(r)
-			if err != nil {
-				return
-			}
-			if f.Type == h2frame.Headers && f.Flags&h2frame.EndStream != 0 {
-				answered.Add(1)
-			}
-		}
-	}()
-	w := bufio.NewWriter(conn)
-	_, _ = w.WriteString(h2frame.Preface)
-	_ = h2frame.Write(w, h2frame.Settings, 0, 0, nil)
-	block := grpcRequestBlock(addr)
-	for i := range n {
-		err := h2frame.Write(w, h2frame.Headers, h2frame.EndHeaders, uint32(2*i+1), block)
-		assert.NoError(t, err, "HEADERS of silent stream "+strconv.Itoa(i))
-	}
-	assert.NoError(t, w.Flush(), "send the silent streams")
+	openSilent(t, addr, sayHello, n, answered)
 }
 
 // TestOneClientCannotTakeEverySlot is finding 2 of issue #23: 3 connections

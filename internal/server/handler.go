@@ -36,11 +36,12 @@ func newHandler(cfg Config, d *drain, calls *callLimit, age *connAge, opts conne
 		d.closeHTTP1,                          // drain.go: Connection: close while draining
 		allowCORS(cfg.CORSOrigins),            // cors.go
 		calls.limit,                           // shed.go: the in-flight call limit
-		grpcwebtext.Handler,                   // gRPC-Web text mode
-		requireHTTP2ForGRPC,                   // grpc_http1.go
-		checkConnectGET,                       // connectget.go
-		capUnaryBodies(cfg.MaxMessageBytes, clientStreams),                        // bodycap.go
-		newDeadlines(cfg.MaxCallDuration, cfg.BodyTimeout, clientStreams).enforce, // deadline.go
+		newHealthBudget(cfg.MaxHealthChecks, cfg.MaxHealthWatches).limit, // healthbudget.go: health's own
+		grpcwebtext.Handler, // gRPC-Web text mode
+		requireHTTP2ForGRPC, // grpc_http1.go
+		checkConnectGET,     // connectget.go
+		capUnaryBodies(cfg.MaxMessageBytes, clientStreams),                                                             // bodycap.go
+		newDeadlines(cfg.MaxCallDuration, cfg.BodyTimeout, cfg.StreamIdleTimeout, clientStreams, replyStreams).enforce, // deadline.go, idle.go
 	}))
 }
 

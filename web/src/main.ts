@@ -3,21 +3,23 @@
 // LotsOfReplies (server streaming) on "Stream greetings", and what went
 // over the wire for the last call.
 //
-// The form works as a plain GET form too: sent before this script runs (or
-// without JavaScript), it loads the page again with its fields in the
-// query, and the page then makes the call they describe.
+// The page's first script (boot.ts, inline in index.html) has set the form
+// from the address, may have made a first call, and loads this module:
+// this module then takes the form over, shows the wire view of that first
+// call and makes the calls asked for before it had loaded (handoff.ts).
 import type { Caller } from "./caller";
 import { element } from "./dom";
 import { describe } from "./errors";
+import { handoff } from "./handoff";
 import { isProtocolId, protocols, type Protocol } from "./protocols";
 import type { StreamFormat } from "./rest";
-import { Exchange, recordingFetch } from "./wire";
+import { markGreeting, notSent, pending, show, type Outcome } from "./result";
+import { apiBase, httpBase, timeoutMs as callTimeoutMs } from "./settings";
+import { Exchange, recorded, recordingFetch } from "./wire";
 import { copyCommand, showWire } from "./wireview";
 
-const params = new URLSearchParams(location.search);
-
-// How long a call may take: ?timeout= (milliseconds) when given, else 5 s.
-const timeoutMs = Number(params.get("timeout")) || 5000;
+// How long a call may take (settings.ts).
+const timeoutMs = callTimeoutMs();
 
 const form = element<HTMLFormElement>("hello-form");
 const nameInput = element<HTMLInputElement>("name");
@@ -26,12 +28,6 @@ const restStreamSelect = element<HTMLSelectElement>("rest-stream");
 const apiInput = element<HTMLInputElement>("api");
 const openapiLink = element<HTMLAnchorElement>("openapi");
 const sendButton = element<HTMLButtonElement>("send");
-const result = element<HTMLElement>("result");
-const reply = element<HTMLElement>("reply");
-const protocolUsed = element<HTMLElement>("protocol-used");
-const contentType = element<HTMLElement>("content-type");
-const roundTrip = element<HTMLElement>("round-trip");
-const traceIdShown = element<HTMLElement>("trace-id");
 const streamButton = element<HTMLButtonElement>("stream");
 const streamResult = element<HTMLElement>("stream-result");
 const greetings = element<HTMLOListElement>("greetings");
@@ -45,6 +41,7 @@ const streamStatus = element<HTMLElement>("stream-status");
 let checkName: ((name: string) => string | null) | null = null;
 let rules: "later" | "after-call" | "asked" = "later";
 let inFlight = 0;
+let calls = 0; // calls made by this module
 
 function loadRules(): void {
   if (rules === "asked") return;
@@ -68,6 +65,7 @@ function loadRules(): void {
 // calling runs one call, counting it in flight.
 async function calling(call: () => Promise<void>): Promise<void> {
   inFlight++;
+  calls++;
   try {
     await call();
   } finally {
@@ -76,39 +74,14 @@ async function calling(call: () => Promise<void>): Promise<void> {
   }
 }
 
-addEventListener("load", () => {
+// loadRulesWhenIdle loads the rules when the browser is next idle.
+function loadRulesWhenIdle(): void {
   if ("requestIdleCallback" in window) requestIdleCallback(loadRules, { timeout: 2000 });
   else setTimeout(loadRules, 0);
-});
+}
+if (document.readyState === "complete") loadRulesWhenIdle();
+else addEventListener("load", loadRulesWhenIdle);
 nameInput.addEventListener("input", loadRules, { once: true });
-
-// httpBase returns raw, without trailing slashes, when it is an http: or
-// https: URL, and null for anything else (javascript:, data:, garbage): the
-// page calls only web APIs, and its Content-Security-Policy allows no more.
-function httpBase(raw: string): string | null {
-  try {
-    const { protocol } = new URL(raw);
-    return protocol === "http:" || protocol === "https:" ? raw.replace(/\/+$/, "") : null;
-  } catch {
-    return null;
-  }
-}
-
-// The API base URL: ?api= when given and an http(s) URL, else this page's own
-// origin; a refused ?api= is said so on the page. An empty ?api= (the form
-// sent as it is) means the default.
-const apiParam = params.get("api") ?? "";
-apiInput.placeholder = location.origin;
-if (apiParam !== "" && httpBase(apiParam) === null) {
-  const notice = element<HTMLElement>("api-notice");
-  notice.textContent = `Ignored ?api=${apiParam}: the API base URL must be an http: or https: URL. Calling this page's origin instead.`;
-  notice.hidden = false;
-} else {
-  apiInput.value = apiParam;
-}
-const requested = params.get("protocol");
-if (requested && isProtocolId(requested)) protocolSelect.value = requested;
-if (params.get("rest-stream") === "sse") restStreamSelect.value = "sse";
 
 // The OpenAPI link follows the API base URL.
 function linkOpenAPI(): void {
@@ -117,6 +90,8 @@ function linkOpenAPI(): void {
 linkOpenAPI();
 apiInput.addEventListener("input", linkOpenAPI);
 
+const boot = handoff();
+boot.taken = true;
 form.addEventListener("submit", (event) => {
   event.preventDefault();
   if (event.submitter === streamButton) void calling(stream);
@@ -138,9 +113,8 @@ interface Prepared {
 function prepare(): Prepared {
   const id = protocolSelect.value;
   const protocol = protocols[isProtocolId(id) ? id : "connect-json"];
-  const typed = apiInput.value.trim();
-  const baseUrl = typed === "" ? location.origin : httpBase(typed);
-  if (baseUrl === null) throw new Error(`The API base URL must be an http: or https: URL, not "${typed}".`);
+  const baseUrl = apiBase(apiInput.value);
+  if (baseUrl === null) throw new Error(`The API base URL must be an http: or https: URL, not "${apiInput.value.trim()}".`);
   const restStream: StreamFormat = restStreamSelect.value === "sse" ? "sse" : "ndjson";
   const exchange = new Exchange();
   return { protocol, restStream, baseUrl, exchange, caller: protocol.caller(baseUrl, recordingFetch(exchange), restStream) };
@@ -159,44 +133,6 @@ function refusal(): { message: string } | Prepared {
   }
 }
 
-// recorded waits, briefly, until the exchange holds the whole answer.
-async function recorded(exchange: Exchange): Promise<void> {
-  await Promise.race([exchange.recorded, new Promise((resolve) => setTimeout(resolve, 1000))]);
-}
-
-// The reply section's rows, all set by every outcome, so that none shows a
-// previous call's value.
-interface Outcome {
-  state: "ok" | "error";
-  reply: string;
-  protocol: string;
-  contentType: string;
-  roundTrip: string;
-  traceId: string;
-}
-
-// greeted marks, once, when the page first shows a greeting (a User Timing
-// mark, "greeting"), for the tests and benchmarks of the page's speed.
-let greeted = false;
-function markGreeting(): void {
-  if (greeted) return;
-  greeted = true;
-  performance.mark("greeting");
-}
-
-function show(o: Outcome): void {
-  if (o.state === "ok") markGreeting();
-  result.dataset.state = o.state;
-  reply.textContent = o.reply;
-  protocolUsed.textContent = o.protocol;
-  contentType.textContent = o.contentType;
-  roundTrip.textContent = o.roundTrip;
-  traceIdShown.textContent = o.traceId;
-  result.scrollIntoView({ block: "nearest" });
-}
-
-const notSent = { protocol: "none (not sent)", contentType: "none (not sent)", roundTrip: "—", traceId: "—" };
-
 async function send(): Promise<void> {
   const name = nameInput.value;
   const ready = refusal();
@@ -206,9 +142,8 @@ async function send(): Promise<void> {
     return;
   }
   const { protocol, baseUrl, exchange, caller } = ready;
-  result.dataset.state = "pending";
+  pending();
   sendButton.disabled = true;
-  reply.textContent = "Calling…";
   const started = performance.now();
   let outcome: Pick<Outcome, "state" | "reply">;
   try {
@@ -294,9 +229,21 @@ async function stream(): Promise<void> {
   showWire(exchange, { rpc: "LotsOfReplies", name, baseUrl, grpcShaped: protocol.rpc });
 }
 
-// A form sent before this script ran (or without JavaScript) comes back
-// with its fields in the query: make the call it asked for.
-if (params.has("name")) {
-  nameInput.value = params.get("name") ?? "";
-  void calling(params.get("call") === "stream" ? stream : send);
+// Take over from the first script: show the wire view of its call, unless
+// a call of this module came first, and make the calls asked for before
+// this module had loaded, in order.
+async function takeOver(): Promise<void> {
+  const made = await boot.made;
+  if (made !== null && calls === 0) {
+    showWire(made.exchange, { rpc: "SayHello", name: made.name, baseUrl: made.baseUrl, grpcShaped: true });
+  }
+  for (const kind of boot.queued.splice(0)) await calling(kind === "stream" ? stream : send);
+}
+void takeOver();
+
+// The service worker (sw.ts) keeps a copy of the page for the next visit.
+if ("serviceWorker" in navigator) {
+  navigator.serviceWorker.register("./sw.js").catch((err: unknown) => {
+    console.warn("the service worker did not register: the next visit fetches the page again", err);
+  });
 }

@@ -38,6 +38,11 @@ export class Exchange {
   }
 }
 
+// recorded waits, briefly (at most 1 s), until ex holds the whole answer.
+export async function recorded(ex: Exchange): Promise<void> {
+  await Promise.race([ex.recorded, new Promise((resolve) => setTimeout(resolve, 1000))]);
+}
+
 // randomHex returns bytes random bytes as lower-case hex.
 function randomHex(bytes: number): string {
   const b = crypto.getRandomValues(new Uint8Array(bytes));
