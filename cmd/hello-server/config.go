@@ -47,6 +47,7 @@ var envNames = map[string]string{
 	"max-connections":          "HELLORPC_MAX_CONNECTIONS",
 	"max-inflight":             "HELLORPC_MAX_INFLIGHT",
 	"max-inflight-per-conn":    "HELLORPC_MAX_INFLIGHT_PER_CONN",
+	"client-ip-header":         "HELLORPC_CLIENT_IP_HEADER",
 	"max-connection-age":       "HELLORPC_MAX_CONNECTION_AGE",
 	"max-connection-age-grace": "HELLORPC_MAX_CONNECTION_AGE_GRACE",
 	"tls-cert":                 "HELLORPC_TLS_CERT",
@@ -97,6 +98,7 @@ func (o *options) flagSet(stderr io.Writer) *flag.FlagSet {
 	fs.IntVar(&cfg.MaxConnections, "max-connections", server.DefaultMaxConnections(), "most connections open at once, by default 3/4 of the open-file limit up to 10000; at the limit the longest-idle one is closed for a new one")
 	fs.IntVar(&cfg.MaxInflight, "max-inflight", server.DefaultMaxInflight(), "most calls in progress at once (health checks aside), by default 256 per CPU; more wait up to 100 ms in a queue as long (5 ms, newest first, while it stands), then get resource_exhausted")
 	fs.IntVar(&cfg.MaxInflightPerConn, "max-inflight-per-conn", 0, "most calls of one connection in progress or queued at once; more get resource_exhausted at once while other connections still get slots (default 0: a quarter of -max-inflight, at least 32; negative: no bound but -max-inflight)")
+	fs.StringVar(&cfg.ClientIPHeader, "client-ip-header", "", "`header` in which a trusted proxy gives the client's address (X-Forwarded-For: its last element; X-Real-IP): -max-inflight-per-conn then bounds each client address (IPv6: each /64) instead of each connection; calls without an address in it count against their connection. Set it only behind such a proxy (default off)")
 	fs.DurationVar(&cfg.MaxConnectionAge, "max-connection-age", 0, "retire connections this old (±10%): GOAWAY for HTTP/2, Connection: close for HTTP/1.1, so that they re-spread over instances (default 0: never)")
 	fs.DurationVar(&cfg.MaxConnectionAgeGrace, "max-connection-age-grace", server.DefaultMaxConnectionAgeGrace, "how long a retired connection may go on with calls in progress")
 	fs.IntVar(&cfg.MaxConcurrentStreams, "max-streams", server.DefaultMaxConcurrentStreams, "most concurrent HTTP/2 streams per connection")

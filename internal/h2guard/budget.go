@@ -1,6 +1,8 @@
 package h2guard
 
 import (
+	"cmp"
+	"slices"
 	"sync/atomic"
 	"time"
 )
@@ -22,6 +24,28 @@ const (
 	fullData   = 64
 	smallShare = 32
 )
+
+// minResetAge is how young a stream must be, from its HEADERS to its
+// RST_STREAM as the guard reads them, for the peer's reset of it to count
+// as a stream reset (a rapid reset: HEADERS and RST_STREAM sent together,
+// read microseconds apart). A client that cancels a call at its deadline,
+// or because its user went away, resets a stream that has lived as long as
+// that deadline: such a reset costs a cheap frame, as a RST_STREAM of a
+// closed stream does. Streams that must live minResetAge each are no
+// flood: net/http runs at most SETTINGS_MAX_CONCURRENT_STREAMS of them at
+// once, so a connection resets at most that many per minResetAge, no more
+// than it could open calls it lets run, which the in-flight limit and the
+// per-connection share bound. Under overload a client's deadlines pass
+// while the server queues its calls, and grpc-go and connect-go clients
+// then reset most of a connection's streams (RST_STREAM CANCEL): counted,
+// they went over the reset budget and the well-behaved client was cut.
+const minResetAge = 10 * time.Millisecond
+
+// maxYoung bounds the streams a budget remembers as young: past it, the
+// oldest are forgotten (their resets cost a cheap frame). net/http refuses
+// streams past its concurrency limit with RST_STREAM, which counts, so a
+// peer cannot open this many at once to push a stream out unnoticed.
+const maxYoung = 1024
 
 // maxGoAways is how many GOAWAY frames a peer may send on a connection: one
 // or two for a graceful close (RFC 9113 §6.8). net/http logs each one that
@@ -68,7 +92,9 @@ func peerCaused(code uint32) bool {
 // units plus the credit, when its stream resets (the peer's and those its
 // errors made net/http send) go over max/10 plus half the HEADERS frames (a
 // rapid reset: streams opened only to be cancelled), or at the connection's
-// (maxGoAways+1)th GOAWAY.
+// (maxGoAways+1)th GOAWAY. A reset of the peer's counts as a stream reset
+// only if the stream is younger than minResetAge; an older one's costs a
+// unit, as a cheap frame.
 type budget struct {
 	in           scanner // the peer's frames, past the preface
 	max          int
@@ -80,8 +106,17 @@ type budget struct {
 	sentBase     [2]int64 // sent's counts at the window's start
 	goAways      int
 	lastStream   uint32 // highest stream whose header block the peer completed
+	opened       uint32 // highest stream the peer opened
+	young        []openedAt
 	tripped      string // why, once tripped
 	noticeAcked  bool   // the peer acknowledged the PING that follows the notice
+}
+
+// openedAt is when a stream of the peer's opened: when its HEADERS frame
+// was read.
+type openedAt struct {
+	stream uint32
+	at     time.Time
 }
 
 func newBudget(max int, s *sent) *budget {
@@ -99,7 +134,7 @@ func (b *budget) feed(p []byte, now time.Time) bool {
 			b.windowStart, b.cost, b.credit, b.resets, b.headers = now, 0, 0, 0, 0
 			b.sentBase = [2]int64{b.sent.data.Load(), b.sent.resets.Load()}
 		}
-		b.weigh(h)
+		b.weigh(h, now)
 		if h.typ == framePing && h.flags&flagAck != 0 && h.length == 8 && h.head == noticePing {
 			b.noticeAcked = true
 		}
@@ -122,12 +157,16 @@ func (b *budget) feed(p []byte, now time.Time) bool {
 	return b.tripped != ""
 }
 
-// weigh adds the cost or credit of one frame of the peer's.
-func (b *budget) weigh(h header) {
+// weigh adds the cost or credit of one frame of the peer's, read at now.
+func (b *budget) weigh(h header, now time.Time) {
 	switch h.typ {
 	case frameHeaders:
 		b.credit += 10 * unit
 		b.headers++
+		if h.stream > b.opened {
+			b.opened = h.stream
+			b.open(h.stream, now)
+		}
 	case frameData:
 		switch d := h.data(); {
 		case d >= fullData:
@@ -138,7 +177,11 @@ func (b *budget) weigh(h header) {
 			b.cost += unit
 		}
 	case frameRSTStream:
-		b.resets++
+		if b.isYoung(h.stream, now) {
+			b.resets++
+		} else {
+			b.cost += unit
+		}
 	case frameContinuation:
 		if h.length == 0 {
 			b.cost += unit
@@ -149,4 +192,30 @@ func (b *budget) weigh(h header) {
 	default:
 		b.cost += unit
 	}
+}
+
+// open remembers that stream opened at now.
+func (b *budget) open(stream uint32, now time.Time) {
+	b.forget(now)
+	if len(b.young) == maxYoung {
+		b.young = b.young[1:]
+	}
+	b.young = append(b.young, openedAt{stream, now})
+}
+
+// isYoung reports whether stream opened less than minResetAge before now.
+func (b *budget) isYoung(stream uint32, now time.Time) bool {
+	b.forget(now)
+	// Streams open in increasing order: young is sorted by both.
+	_, ok := slices.BinarySearchFunc(b.young, stream, func(o openedAt, s uint32) int { return cmp.Compare(o.stream, s) })
+	return ok
+}
+
+// forget drops the streams that are no longer young at now.
+func (b *budget) forget(now time.Time) {
+	i := 0
+	for i < len(b.young) && now.Sub(b.young[i].at) >= minResetAge {
+		i++
+	}
+	b.young = b.young[i:]
 }

@@ -240,6 +240,19 @@ func TestScannerFollowsFramesInAnyPieces(t *testing.T) {
 // frames, a unit at a time, up to 100,000 units: a flood must trip it within
 // a bound of frames, whatever kind of frame it repeats; what well-behaved
 // clients send must never trip it.
+// cancel is a RST_STREAM CANCEL of stream.
+func cancel(stream uint32) []byte { return frame(h2frame.RSTStream, 0, stream, []byte{0, 0, 0, 8}) }
+
+// cancelOlder cancels, in the ith unit of a table of TestBudgetCountsWork
+// whose units each open stream 2i+1, the stream opened k units before
+// (nothing while there is none).
+func cancelOlder(i, k int) []byte {
+	if i < k {
+		return nil
+	}
+	return cancel(uint32(2*(i-k) + 1))
+}
+
 func TestBudgetCountsWork(t *testing.T) {
 	t.Parallel()
 	headers := func(id uint32) []byte { return frame(h2frame.Headers, h2frame.EndHeaders, id, make([]byte, 20)) }
@@ -254,48 +267,66 @@ func TestBudgetCountsWork(t *testing.T) {
 		// maxFrames is the most frames the budget may take before it trips;
 		// 0: it must not trip.
 		maxFrames int
+		// every is how far apart the units are read (0: all at once).
+		every time.Duration
 	}{
-		{"PING", func(int) []byte { return ping }, nil, 1_100},
-		{"PING ACK", func(int) []byte { return frame(h2frame.Ping, h2frame.Ack, 0, make([]byte, 8)) }, nil, 1_100},
-		{"SETTINGS ACK", func(int) []byte { return frame(h2frame.Settings, h2frame.Ack, 0, nil) }, nil, 1_100},
+		{"PING", func(int) []byte { return ping }, nil, 1_100, 0},
+		{"PING ACK", func(int) []byte { return frame(h2frame.Ping, h2frame.Ack, 0, make([]byte, 8)) }, nil, 1_100, 0},
+		{"SETTINGS ACK", func(int) []byte { return frame(h2frame.Settings, h2frame.Ack, 0, nil) }, nil, 1_100, 0},
 		{"padding-only DATA", func(int) []byte {
 			return frame(h2frame.Data, flagPadded, 1, append([]byte{199}, make([]byte, 199)...))
-		}, nil, 1_100},
-		{"1-byte DATA", func(int) []byte { return data(1) }, nil, 40_000},
+		}, nil, 1_100, 0},
+		{"1-byte DATA", func(int) []byte { return data(1) }, nil, 40_000, 0},
 		{"9 WINDOW_UPDATEs per 1-byte DATA", func(int) []byte {
 			return append(data(1), bytes.Repeat(windowUpdate, 9)...)
-		}, nil, 1_200},
-		{"GOAWAY", func(int) []byte { return goAway(0, 2) }, nil, maxGoAways + 1},
+		}, nil, 1_200, 0},
+		{"GOAWAY", func(int) []byte { return goAway(0, 2) }, nil, maxGoAways + 1, 0},
 		{"WINDOW_UPDATE(0) the server resets", func(i int) []byte {
 			return append(headers(uint32(2*i+1)), frame(h2frame.WindowUpdate, 0, uint32(2*i+1), []byte{0, 0, 0, 0})...)
 		}, func(i int) []byte {
 			return frame(h2frame.RSTStream, 0, uint32(2*i+1), []byte{0, 0, 0, 1}) // PROTOCOL_ERROR
-		}, 500},
+		}, 500, 0},
 		{"DATA on a stream the server closed", func(int) []byte { return data(100) }, func(int) []byte {
 			return frame(h2frame.RSTStream, 0, 1, []byte{0, 0, 0, 5}) // STREAM_CLOSED
-		}, 200},
+		}, 200, 0},
 		// What clients send.
 		{"a stream of 10,000 small messages", func(i int) []byte {
 			if i == 0 {
 				return headers(1)
 			}
 			return data(11) // "eric" in a gRPC envelope
-		}, nil, 0},
+		}, nil, 0, 0},
 		{"a stream of 10,000 empty messages", func(i int) []byte {
 			if i == 0 {
 				return headers(1)
 			}
 			return data(5) // an envelope's prefix alone
-		}, nil, 0},
+		}, nil, 0, 0},
 		{"an upload in 16 KiB frames with a WINDOW_UPDATE and a PING each", func(int) []byte {
 			return append(append(data(16<<10), windowUpdate...), ping...)
-		}, nil, 0},
+		}, nil, 0, 0},
 		{"a bidi stream of small messages with a PING and two WINDOW_UPDATEs per reply", func(i int) []byte {
 			return append(append(append(data(11), ping...), windowUpdate...), windowUpdate...)
-		}, func(int) []byte { return data(17) }, 0},
+		}, func(int) []byte { return data(17) }, 0, 0},
 		{"calls answered before their body was read", func(i int) []byte {
 			return append(headers(uint32(2*i+1)), frame(h2frame.Data, h2frame.EndStream, uint32(2*i+1), make([]byte, 100))...)
-		}, func(i int) []byte { return frame(h2frame.RSTStream, 0, uint32(2*i+1), []byte{0, 0, 0, 0}) }, 0},
+		}, func(i int) []byte { return frame(h2frame.RSTStream, 0, uint32(2*i+1), []byte{0, 0, 0, 0}) }, 0, 0},
+		// Resets by age: a stream reset at once, or younger than
+		// minResetAge, is a rapid reset; one that lived as long as a
+		// client's deadline is not, and costs a cheap frame.
+		{"rapid reset (HEADERS and RST_STREAM together)", func(i int) []byte {
+			return append(headers(uint32(2*i+1)), cancel(uint32(2*i+1))...)
+		}, nil, 500, time.Millisecond},
+		{"streams reset 5 ms after they opened", func(i int) []byte {
+			return append(headers(uint32(2*i+1)), cancelOlder(i, 5)...)
+		}, nil, 500, time.Millisecond},
+		{"calls cancelled at a 20 ms deadline, 32 at once", func(i int) []byte {
+			return append(headers(uint32(2*i+1)), cancelOlder(i, 32)...)
+		}, nil, 0, 625 * time.Microsecond},
+		{"every call cancelled at a 100 ms deadline", func(i int) []byte {
+			return append(headers(uint32(2*i+1)), cancelOlder(i, 100)...)
+		}, nil, 0, time.Millisecond},
+		{"RST_STREAM of a stream long closed", func(int) []byte { return cancel(1) }, nil, 1_100, time.Millisecond},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -308,7 +339,11 @@ func TestBudgetCountsWork(t *testing.T) {
 				units = 100_000
 			}
 			now := time.Now() // one window: the budget never resets
+			if tc.every > 0 {
+				units = min(units, int(window/tc.every)-1)
+			}
 			for i := range units {
+				now = now.Add(tc.every)
 				p := tc.unit(i)
 				var r scanner
 				r.feed(p, nil)

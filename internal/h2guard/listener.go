@@ -16,8 +16,9 @@ type Options struct {
 	// frame with under 64 bytes of data counts as a fraction of one) plus
 	// ten per frame of work (HEADERS, a DATA frame net/http sent, and a
 	// DATA frame of the peer's per 64 bytes of its data, up to 640), and
-	// MaxCheapFrames/10 stream resets (its own, and those its errors made
-	// net/http send) plus one per two HEADERS, and 8 GOAWAY frames; past
+	// MaxCheapFrames/10 stream resets (its own of streams younger than
+	// 10 ms, and those its errors made net/http send) plus one per two
+	// HEADERS, and 8 GOAWAY frames; past
 	// any of these, the connection gets GOAWAY ENHANCE_YOUR_CALM and is
 	// closed. A negative value turns the budget off (GoAway and IsHTTP2
 	// still work). Default 1000 (DefaultMaxCheapFrames).

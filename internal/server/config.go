@@ -150,9 +150,22 @@ type Config struct {
 	// DefaultMaxInflightPerConn(MaxInflight): a quarter of MaxInflight, at
 	// least 32 (a connection's default MaxConcurrentStreams) and at most
 	// MaxInflight; negative, or MaxInflight and more: no bound but
-	// MaxInflight (a connection may then queue for every slot). A proxy
-	// that carries many clients over one connection needs it raised.
+	// MaxInflight (a connection may then queue for every slot). Behind a
+	// proxy that carries many clients over one connection, set
+	// ClientIPHeader so that it bounds each client instead.
 	MaxInflightPerConn int
+
+	// ClientIPHeader names the request header in which a trusted proxy in
+	// front of the server gives each call's client address, such as
+	// X-Forwarded-For (its last element: the hop the proxy appended) or
+	// X-Real-IP. When set, MaxInflightPerConn bounds the calls of each
+	// client address (an IPv6 one by its /64) instead of each connection.
+	// A call whose header is missing or does not hold an address (one
+	// element, optionally with a port) counts against its connection. Set
+	// it only behind a proxy that sets or appends the header: a client
+	// that reaches the server directly could name any address. Default
+	// "": the connection is the client.
+	ClientIPHeader string
 
 	// MaxConnectionAge retires connections this old, give or take a tenth:
 	// HTTP/2 ones get GOAWAY (clients open a new connection, which a

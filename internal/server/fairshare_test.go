@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"context"
+	"net/http"
 	"strconv"
 	"sync/atomic"
 	"testing"
@@ -120,4 +121,56 @@ func errText(err error) string {
 		return "no error"
 	}
 	return err.Error()
+}
+
+// TestClientAddressesShareTheSlotsBehindAProxy: a proxy carries clients A
+// and B over one connection and names each in a header. A holds its share
+// of slots (2) with streams that never end and tries 4 more, which are shed
+// at once, naming its address; B, on the same connection, still gets its
+// calls served. Without -client-ip-header (the connection is the client),
+// A's streams take the connection's share and B is shed: the test sees the
+// difference.
+func TestClientAddressesShareTheSlotsBehindAProxy(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name, config, header string
+		a, b                 string
+		want                 connect.Code // of B's SayHello
+		wantShed             string       // in the message of A's shed calls
+	}{
+		{"X-Forwarded-For, last hop", "X-Forwarded-For", "X-Forwarded-For", "203.0.113.9, 10.0.0.1", "203.0.113.9, 10.0.0.2", 0, "client address 10.0.0.1/32 (X-Forwarded-For)"},
+		{"X-Real-IP with a port, IPv6 by /64", "x-real-ip", "X-Real-Ip", "[2001:db8:1:2::1]:4711", "2001:db8:1:3::1", 0, "client address 2001:db8:1:2::/64 (X-Real-Ip)"},
+		{"no -client-ip-header", "", "X-Forwarded-For", "10.0.0.1", "10.0.0.2", connect.CodeResourceExhausted, "this connection"},
+		{"addresses that are none", "X-Forwarded-For", "X-Forwarded-For", "10.0.0.1, unknown", "for=10.0.0.2", connect.CodeResourceExhausted, "this connection"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			forever := func(ctx context.Context, _ int) error { <-ctx.Done(); return ctx.Err() }
+			srv := servertest.Start(t, server.Config{MaxInflight: 8, MaxInflightPerConn: 2, ClientIPHeader: tc.config,
+				Greeter: greeter.Options{Pace: forever}})
+			transport := servertest.H2CClient(t).Transport
+			as := func(addr string) rpc_packageconnect.HelloWorldServiceClient {
+				named := func(h http.Header) { h.Set(tc.header, addr) } // as the proxy does
+				hc := &http.Client{Transport: editHeaders{transport, named}}
+				return rpc_packageconnect.NewHelloWorldServiceClient(hc, srv.URL, connect.WithGRPC())
+			}
+			a, b := as(tc.a), as(tc.b)
+			for range 2 {
+				stream, err := a.LotsOfReplies(ctx(t), &rpc.HelloRequest{Name: "a"})
+				assert.NoError(t, err, "A's LotsOfReplies")
+				assert.True(t, stream.Receive(), "first reply of a stream A holds ("+errText(stream.Err())+")")
+				t.Cleanup(func() { stream.Close() })
+			}
+			for range 4 {
+				_, err := a.SayHello(ctx(t), &rpc.HelloRequest{Name: "a"})
+				assert.Equal(t, codeOf(err), connect.CodeResourceExhausted, "A's call past its share ("+errText(err)+")")
+				assert.Contains(t, errText(err), tc.wantShed, "the shed call's message names whose share it is")
+			}
+			reply, err := b.SayHello(ctx(t), &rpc.HelloRequest{Name: "b"})
+			assert.Equal(t, codeOf(err), tc.want, "B's SayHello on the same connection while A holds its share ("+errText(err)+")")
+			if tc.want == 0 {
+				assert.Equal(t, reply.GetMessage(), "Hello, b!", "B's reply")
+			}
+		})
+	}
 }

@@ -25,8 +25,8 @@ type healthBudget struct {
 
 func newHealthBudget(maxChecks, maxWatches int) *healthBudget {
 	return &healthBudget{
-		checks:  healthPool{what: "health checks", flag: "-max-health-checks", max: int64(maxChecks), share: newConnShare(MaxHealthChecksPerConn), perConn: MaxHealthChecksPerConn},
-		watches: healthPool{what: "health Watch streams", flag: "-max-health-watches", max: int64(maxWatches), share: newConnShare(MaxHealthWatchesPerConn), perConn: MaxHealthWatchesPerConn},
+		checks:  healthPool{what: "health checks", flag: "-max-health-checks", max: int64(maxChecks), share: newConnShare(MaxHealthChecksPerConn, ""), perConn: MaxHealthChecksPerConn},
+		watches: healthPool{what: "health Watch streams", flag: "-max-health-watches", max: int64(maxWatches), share: newConnShare(MaxHealthWatchesPerConn, ""), perConn: MaxHealthWatchesPerConn},
 	}
 }
 
@@ -45,12 +45,13 @@ func (b *healthBudget) limit(next http.Handler) http.Handler {
 		if r.URL.Path == watchPath {
 			p = &b.watches
 		}
-		if err := p.take(r); err != nil {
+		conn, err := p.take(r)
+		if err != nil {
 			w.Header().Set("Retry-After", "1")
 			writeError(w, r, err)
 			return
 		}
-		defer p.give(r)
+		defer p.give(conn)
 		next.ServeHTTP(w, r)
 	})
 }
@@ -65,24 +66,25 @@ type healthPool struct {
 	n          atomic.Int64
 }
 
-// take counts a call of r, or reports why it may not start; a call that
-// took must give.
-func (p *healthPool) take(r *http.Request) error {
-	if !p.share.take(r) {
-		return connect.NewError(connect.CodeResourceExhausted, fmt.Errorf(
+// take counts a call of r and returns its connection, for give, or reports
+// why it may not start; a call that took must give.
+func (p *healthPool) take(r *http.Request) (any, error) {
+	conn, ok := p.share.take(r)
+	if !ok {
+		return nil, connect.NewError(connect.CodeResourceExhausted, fmt.Errorf(
 			"too many %s on this connection: %d in progress, its most at once; retry later", p.what, p.perConn))
 	}
 	if p.n.Add(1) > p.max {
 		p.n.Add(-1)
-		p.share.give(r)
-		return connect.NewError(connect.CodeResourceExhausted, fmt.Errorf(
+		p.share.give(conn)
+		return nil, connect.NewError(connect.CodeResourceExhausted, fmt.Errorf(
 			"too many %s: %d in progress, the most at once (%s); retry later", p.what, p.max, p.flag))
 	}
-	return nil
+	return conn, nil
 }
 
-// give uncounts a call of r that take counted.
-func (p *healthPool) give(r *http.Request) {
+// give uncounts a call of connection conn that take counted.
+func (p *healthPool) give(conn any) {
 	p.n.Add(-1)
-	p.share.give(r)
+	p.share.give(conn)
 }

@@ -40,7 +40,7 @@ func New(cfg Config) *Server {
 	s := &Server{
 		cfg:   cfg,
 		drain: d,
-		calls: newCallLimit(cfg.MaxInflight, cfg.MaxInflightPerConn, svc.isCall, writeError),
+		calls: newCallLimit(cfg.MaxInflight, cfg.MaxInflightPerConn, cfg.ClientIPHeader, svc.isCall, writeError),
 	}
 	if cfg.MaxConnectionAge > 0 {
 		s.age = newConnAge(cfg.MaxConnectionAge, cfg.MaxConnectionAgeGrace)

@@ -25,18 +25,19 @@ type callLimit struct {
 	counts func(*http.Request) bool                        // whether r is a call that counts
 	refuse func(http.ResponseWriter, *http.Request, error) // answers a shed call
 	admit  *admission                                      // the slots, max of them, and the queue
-	share  *connShare                                      // the most of them one connection holds (fairshare.go)
+	share  *connShare                                      // the most of them one client holds (fairshare.go)
 	shed   atomic.Int64
 }
 
 // newCallLimit admits max calls at once, at most perConn of them (in flight
-// or queued) from one connection; perConn <= 0, or at least max: no such
-// bound, so that a connection may queue for the slots it could hold.
-func newCallLimit(max, perConn int, counts func(*http.Request) bool, refuse func(http.ResponseWriter, *http.Request, error)) *callLimit {
+// or queued) from one client: one connection, or one address named by the
+// header ipHeader (when not ""); perConn <= 0, or at least max: no such
+// bound, so that a client may queue for the slots it could hold.
+func newCallLimit(max, perConn int, ipHeader string, counts func(*http.Request) bool, refuse func(http.ResponseWriter, *http.Request, error)) *callLimit {
 	if perConn >= max {
 		perConn = 0
 	}
-	return &callLimit{counts: counts, refuse: refuse, admit: newAdmission(max, max), share: newConnShare(perConn)}
+	return &callLimit{counts: counts, refuse: refuse, admit: newAdmission(max, max), share: newConnShare(perConn, ipHeader)}
 }
 
 // limit is the middleware that applies l.
@@ -47,13 +48,14 @@ func (l *callLimit) limit(next http.Handler) http.Handler {
 			return
 		}
 		c, r := callOf(w, r)
-		if !l.share.take(r) {
+		client, ok := l.share.take(r)
+		if !ok {
 			l.shed.Add(1)
 			w.Header().Set("Retry-After", "1")
-			l.refuse(w, r, l.share.exceeded())
+			l.refuse(w, r, l.share.exceeded(client))
 			return
 		}
-		defer l.share.give(r)
+		defer l.share.give(client)
 		if err := l.acquire(r, c.start); err != nil {
 			if connect.CodeOf(err) == connect.CodeResourceExhausted {
 				l.shed.Add(1)

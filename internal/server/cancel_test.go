@@ -1,0 +1,121 @@
+package server_test
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"sync"
+	"testing"
+	"time"
+
+	"connectrpc.com/connect"
+
+	rpc "github.com/hellorpc/hellorpc/gen/rpc_package"
+	"github.com/hellorpc/hellorpc/gen/rpc_package/rpc_packageconnect"
+	"github.com/hellorpc/hellorpc/internal/greeter"
+	"github.com/hellorpc/hellorpc/internal/metrics"
+	"github.com/hellorpc/hellorpc/internal/server"
+	"github.com/hellorpc/hellorpc/internal/server/servertest"
+	"github.com/hellorpc/hellorpc/internal/testkit/assert"
+)
+
+// TestClientsThatCancelAtTheirDeadlineAreNotCut: a client whose calls all
+// outlive their 50 ms deadline (the handler is slower than that) cancels
+// each one, and its HTTP/2 transport resets the stream (RST_STREAM CANCEL),
+// as grpc-go and connect-go clients do under overload, when the server is
+// too busy to end the call at the deadline itself. The deadline does not
+// reach the server here (withoutTimeout), so that the client's reset, not
+// the server's deadline_exceeded, ends every call, as it does under
+// overload. 640 such calls on one connection reset all its streams; they
+// are no rapid reset (each stream lived its deadline), so the flood guard
+// must not cut the connection: every call ends deadline_exceeded, none
+// unavailable, and no connection is counted flooded. Rapid reset (HEADERS
+// and RST_STREAM at once) is still cut:
+// TestHTTP2FloodsGetEnhanceYourCalm/rapid_reset.
+func TestClientsThatCancelAtTheirDeadlineAreNotCut(t *testing.T) {
+	t.Parallel()
+	const workers, callsEach, deadline = 16, 40, 50 * time.Millisecond
+	for _, tc := range []struct {
+		name string
+		opts []connect.ClientOption
+	}{
+		{"gRPC", []connect.ClientOption{connect.WithGRPC()}},
+		{"Connect", nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			m := metrics.New()
+			slow := func(ctx context.Context, _ int) error { <-ctx.Done(); return ctx.Err() }
+			srv := servertest.Start(t, server.Config{Metrics: m, Greeter: greeter.Options{Pace: slow}})
+			// One connection, as grpc-go keeps: calls past its streams
+			// wait for one, no second connection is dialed.
+			transport := &http.Transport{Protocols: new(http.Protocols), HTTP2: &http.HTTP2Config{StrictMaxConcurrentRequests: true}}
+			transport.Protocols.SetUnencryptedHTTP2(true)
+			t.Cleanup(transport.CloseIdleConnections)
+			hc := &http.Client{Transport: editHeaders{transport, withoutTimeout}}
+			client := rpc_packageconnect.NewHelloWorldServiceClient(hc, srv.URL, tc.opts...)
+			// One call first, so that the workers find its connection
+			// rather than each dialing its own.
+			_, err := client.SayHello(ctx(t), &rpc.HelloRequest{Name: "eric"})
+			assert.NoError(t, err, "SayHello")
+			var (
+				mu    sync.Mutex
+				codes = map[connect.Code]int{}
+				wg    sync.WaitGroup
+			)
+			for range workers {
+				wg.Go(func() {
+					for range callsEach {
+						code := callPastItsDeadline(t.Context(), client, deadline)
+						mu.Lock()
+						codes[code]++
+						mu.Unlock()
+					}
+				})
+			}
+			wg.Wait()
+			t.Logf("codes of %d calls: %v", workers*callsEach, codes)
+			assert.Equal(t, codes[connect.CodeDeadlineExceeded], workers*callsEach,
+				fmt.Sprintf("calls that ended deadline_exceeded (all codes: %v)", codes))
+			assert.Equal(t, scrape(t, m.Handler())["hellorpc_connections_flooded_total"], float64(0),
+				"connections the flood guard cut")
+			assert.Equal(t, srv.Connections(), int64(1), "connections the client opened (a cut one is replaced)")
+		})
+	}
+}
+
+// editHeaders is an http.RoundTripper that edits a request's headers, as a
+// client or a proxy in front of the server may, and sends it on the
+// transport it wraps: clients of one transport share its connections.
+type editHeaders struct {
+	next http.RoundTripper
+	edit func(http.Header)
+}
+
+func (e editHeaders) RoundTrip(r *http.Request) (*http.Response, error) {
+	r = r.Clone(r.Context())
+	e.edit(r.Header)
+	return e.next.RoundTrip(r)
+}
+
+// withoutTimeout keeps a call's deadline from the server: it drops the
+// headers that carry it.
+func withoutTimeout(h http.Header) {
+	h.Del("Grpc-Timeout")
+	h.Del("Connect-Timeout-Ms")
+}
+
+// callPastItsDeadline calls LotsOfReplies, whose replies after the first
+// never come, with deadline, reads until the call ends and returns its code.
+func callPastItsDeadline(parent context.Context, client rpc_packageconnect.HelloWorldServiceClient, deadline time.Duration) connect.Code {
+	ctx, cancel := context.WithTimeout(parent, deadline)
+	defer cancel()
+	stream, err := client.LotsOfReplies(ctx, &rpc.HelloRequest{Name: "eric"})
+	if err != nil {
+		return connect.CodeOf(err)
+	}
+	defer stream.Close()
+	for stream.Receive() {
+	}
+	return connect.CodeOf(stream.Err())
+}
