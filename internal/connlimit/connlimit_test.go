@@ -21,11 +21,9 @@ func closedByServer(c net.Conn, wait time.Duration) bool {
 	return err == io.EOF || (err != nil && !(ok && netErr.Timeout()))
 }
 
-func TestEvictsLongestIdleThenRefusesWhenAllBusy(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	assert.NoError(t, err, "listen")
-	l := connlimit.New(ln, 2)
-	defer l.Close()
+// acceptAndDial accepts l's connections into accepted, and returns it with
+// a dial that opens a client connection to l (closed at the test's end).
+func acceptAndDial(t *testing.T, l *connlimit.Listener) (<-chan net.Conn, func() net.Conn) {
 	accepted := make(chan net.Conn, 10)
 	go func() {
 		for {
@@ -36,12 +34,20 @@ func TestEvictsLongestIdleThenRefusesWhenAllBusy(t *testing.T) {
 			accepted <- c
 		}
 	}()
-	dial := func() net.Conn {
-		c, err := net.Dial("tcp", ln.Addr().String())
+	return accepted, func() net.Conn {
+		c, err := net.Dial("tcp", l.Addr().String())
 		assert.NoError(t, err, "dial")
 		t.Cleanup(func() { c.Close() })
 		return c
 	}
+}
+
+func TestEvictsLongestIdleThenRefusesWhenAllBusy(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	assert.NoError(t, err, "listen")
+	l := connlimit.New(ln, 2)
+	defer l.Close()
+	accepted, dial := acceptAndDial(t, l)
 
 	a, b := dial(), dial()
 	sa, sb := <-accepted, <-accepted
@@ -77,22 +83,7 @@ func TestEvictsTheSilentBusyConnection(t *testing.T) {
 	const silence = 200 * time.Millisecond
 	l.EvictSilent(silence)
 	defer l.Close()
-	accepted := make(chan net.Conn, 10)
-	go func() {
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			accepted <- c
-		}
-	}()
-	dial := func() net.Conn {
-		c, err := net.Dial("tcp", ln.Addr().String())
-		assert.NoError(t, err, "dial")
-		t.Cleanup(func() { c.Close() })
-		return c
-	}
+	accepted, dial := acceptAndDial(t, l)
 
 	moving, silent := dial(), dial()
 	sMoving, sSilent := <-accepted, <-accepted
