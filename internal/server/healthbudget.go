@@ -25,8 +25,8 @@ type healthBudget struct {
 
 func newHealthBudget(maxChecks, maxWatches int) *healthBudget {
 	return &healthBudget{
-		checks:  healthPool{what: "health checks", flag: "-max-health-checks", max: int64(maxChecks), share: newConnShare(MaxHealthChecksPerConn, ""), perConn: MaxHealthChecksPerConn},
-		watches: healthPool{what: "health Watch streams", flag: "-max-health-watches", max: int64(maxWatches), share: newConnShare(MaxHealthWatchesPerConn, ""), perConn: MaxHealthWatchesPerConn},
+		checks:  healthPool{what: "health checks", flag: "-max-health-checks", max: int64(maxChecks), share: newConnShare(MaxHealthChecksPerConn, "")},
+		watches: healthPool{what: "health Watch streams", flag: "-max-health-watches", max: int64(maxWatches), share: newConnShare(MaxHealthWatchesPerConn, "")},
 	}
 }
 
@@ -57,11 +57,10 @@ func (b *healthBudget) limit(next http.Handler) http.Handler {
 }
 
 // healthPool is one pool of a healthBudget: at most max calls in progress,
-// at most perConn of them from one connection.
+// at most share.max of them from one connection.
 type healthPool struct {
 	what, flag string // what it counts, and the flag of max, for its errors
 	max        int64
-	perConn    int
 	share      *connShare // the calls of each connection
 	n          atomic.Int64
 }
@@ -72,7 +71,7 @@ func (p *healthPool) take(r *http.Request) (any, error) {
 	conn, ok := p.share.take(r)
 	if !ok {
 		return nil, connect.NewError(connect.CodeResourceExhausted, fmt.Errorf(
-			"too many %s on this connection: %d in progress, its most at once; retry later", p.what, p.perConn))
+			"too many %s on this connection: %d in progress, its most at once; retry later", p.what, p.share.max))
 	}
 	if p.n.Add(1) > p.max {
 		p.n.Add(-1)
