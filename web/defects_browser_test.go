@@ -191,3 +191,28 @@ func TestPageScrollsStreamedRepliesIntoView(t *testing.T) {
 		return r.top >= 0 && r.bottom <= innerHeight;
 	})()`)
 }
+
+// TestPageReadsAnErrorWithoutAConnectBodyAsConnectDoes has a proxy in
+// front of the server answer every call with a plain 503 page, as a
+// balancer with no backend does: the page's first call (made by its inline
+// script, ?name=) and a call of the full page (connect-es) read it alike,
+// with the code the Connect protocol gives the HTTP status.
+func TestPageReadsAnErrorWithoutAConnectBodyAsConnectDoes(t *testing.T) {
+	ctx := browsertest.New(t)
+	srv := servertest.Start(t, server.Config{}, func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if strings.HasPrefix(r.URL.Path, "/rpc_package.") {
+				w.Header().Set("Content-Type", "text/html; charset=utf-8")
+				w.WriteHeader(http.StatusServiceUnavailable)
+				_, _ = fmt.Fprint(w, "<html><body><h1>503 Service Unavailable</h1>No server is available.</body></html>\n")
+				return
+			}
+			next.ServeHTTP(w, r)
+		})
+	})
+	first := outcomeOf(t, ctx, srv.URL+"/?name=eric")
+	assert.Equal(t, first.State, "error", "state of the first call")
+	assert.Equal(t, first.Reply, "unavailable: HTTP 503", "the first call's error")
+	full := call(t, ctx, srv.URL+"/", "connect-json", "eric")
+	assert.Equal(t, full.Reply, first.Reply, "the full page's error, as the first call's")
+}

@@ -120,18 +120,43 @@ interface Answer {
 }
 
 // outcomeOf reads a Connect unary JSON answer: the greeting, or the error's
-// code and message (the error body {"code", "message"}; without one, the
-// HTTP status).
+// code and message (the error body {"code", "message"}; without one, as a
+// proxy in between may answer, the code the Connect protocol gives the HTTP
+// status and the message "HTTP <status>", as connect-es and the full page
+// report it).
 async function outcomeOf(res: Response): Promise<{ ok: true; message: string } | { ok: false; code: string; message: string }> {
   const body = (await res.json().catch(() => null)) as Answer | null;
   if (res.ok && body !== null && typeof body === "object") {
     return { ok: true, message: typeof body.message === "string" ? body.message : "" };
   }
+  const connectError = typeof body?.code === "string";
   return {
     ok: false,
-    code: typeof body?.code === "string" ? body.code : "unknown",
-    message: typeof body?.message === "string" ? body.message : `HTTP ${res.status} with no Connect error in the body`,
+    code: connectError ? String(body?.code) : codeOfStatus(res.status),
+    message: connectError ? (typeof body?.message === "string" ? body.message : "") : `HTTP ${res.status}`,
   };
+}
+
+// codeOfStatus is the code of an HTTP status that carries no Connect error
+// (the Connect protocol's "HTTP to error code" table).
+function codeOfStatus(status: number): string {
+  switch (status) {
+    case 400:
+      return "internal";
+    case 401:
+      return "unauthenticated";
+    case 403:
+      return "permission_denied";
+    case 404:
+      return "unimplemented";
+    case 429:
+    case 502:
+    case 503:
+    case 504:
+      return "unavailable";
+    default:
+      return "unknown";
+  }
 }
 
 // send calls SayHello in Connect JSON with the name in the form, shows the
