@@ -74,11 +74,12 @@ func New(prefix string, svc http.Handler, limits Limits) (http.Handler, error) {
 			WriteError(w, err)
 			return
 		}
-		if err := clientBody(r, limits.MaxBodyBytes); err != nil {
+		body, err := clientBody(r, limits.MaxBodyBytes)
+		if err != nil {
 			WriteError(w, err)
 			return
 		}
-		transcoder.ServeHTTP(&jsonContentType{ResponseWriter: w}, r)
+		transcoder.ServeHTTP(&jsonContentType{ResponseWriter: &lateBody{w, body, r.ProtoMajor == 1}}, r)
 	}))
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if err := checkUTF8(r.URL); err != nil {

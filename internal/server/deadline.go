@@ -149,8 +149,10 @@ func (d *deadlines) sweep() {
 				connlimit.Moved(c.conn, now)
 			}
 			switch {
-			case !c.deadline.IsZero() && !now.Before(c.deadline) || c.Context.Err() != nil || c.bodyLate(now):
+			case !c.deadline.IsZero() && !now.Before(c.deadline) || c.Context.Err() != nil:
 				ended = append(ended, ending{c, nil, !moved})
+			case c.bodyLate(now):
+				ended = append(ended, ending{c, errBodyLate(d.bodyTimeout), !moved})
 			case c.idleFor(d.idleTimeout, now):
 				ended = append(ended, ending{c, errStreamIdle(d.idleTimeout), true})
 			}
