@@ -77,7 +77,8 @@ type Config struct {
 	BodyTimeout time.Duration
 
 	// StreamIdleTimeout ends a streaming call (client, server or
-	// bidirectional stream, health Watch among them) on which no byte of a
+	// bidirectional stream, health Watch and REST's stream of replies among
+	// them) on which no byte of a
 	// message has moved either way for this long: a client that opens a
 	// stream and sends nothing, or stops reading the server's replies, holds
 	// its slot only this long. The call ends with deadline_exceeded; a reply

@@ -1,16 +1,20 @@
 package server_test
 
 import (
+	"bufio"
 	"context"
 	"io"
+	"net"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/hellorpc/hellorpc/internal/greeter"
 	"github.com/hellorpc/hellorpc/internal/server"
 	"github.com/hellorpc/hellorpc/internal/server/servertest"
 	"github.com/hellorpc/hellorpc/internal/testkit/assert"
+	"github.com/hellorpc/hellorpc/internal/testkit/h2frame"
 )
 
 // silentRESTPost sends POST /v1/hello declaring a JSON body of 100 bytes
@@ -71,4 +75,100 @@ func TestRESTBodyTimeoutIs408(t *testing.T) {
 			assert.True(t, !strings.Contains(st.GetMessage(), "-body-timeout"), "not blamed on the body timeout: "+st.GetMessage())
 		})
 	}
+}
+
+// TestStreamIdleTimeoutEndsRESTStreams is issue #23's stream idle timeout
+// for REST's stream of replies (GET /v1/hello/{name}/replies), which it did
+// not watch on main (idle.go marked streams by their RPC path alone): a
+// stream whose client stops reading, or on which nothing moves either way,
+// ends once idle for -stream-idle-timeout and frees the only in-flight slot;
+// a stream that goes on sending outlives it.
+func TestStreamIdleTimeoutEndsRESTStreams(t *testing.T) {
+	t.Parallel()
+	forever := func(ctx context.Context, _ int) error { <-ctx.Done(); return ctx.Err() }
+
+	t.Run("client does not read (h2c)", func(t *testing.T) {
+		t.Parallel()
+		srv := servertest.Start(t, idleConfig())
+		reset := make(chan uint32, 1)
+		restNonReader(t, srv.Listener.Addr().String(), "/v1/hello/eric/replies", reset)
+		select {
+		case code := <-reset:
+			t.Logf("stream reset with error code %d", code)
+		case <-time.After(10 * time.Second):
+			t.Fatal("the REST stream blocked on a client that does not read was not reset within 10 s")
+		}
+		status, reply := post(t, servertest.H2CClient(t), srv.URL+sayHello, `{"name":"eric"}`)
+		assert.Equal(t, status, http.StatusOK, "the slot is free for another caller: "+reply)
+	})
+
+	for _, tr := range transports {
+		t.Run("nothing moves after the first reply/"+tr.name, func(t *testing.T) {
+			t.Parallel()
+			cfg := idleConfig()
+			cfg.Greeter = greeter.Options{Pace: forever}
+			srv := servertest.Start(t, cfg)
+			res, body := rest(t, tr.client(t), http.MethodGet, srv.URL+"/v1/hello/eric/replies", "", "")
+			assert.Equal(t, res.StatusCode, http.StatusOK, "status ("+truncate(body)+")")
+			lines := strings.Split(strings.TrimSuffix(body, "\n"), "\n")
+			assert.Equal(t, len(lines), 2, "lines: the first reply and the error ("+truncate(body)+")")
+			assert.Equal(t, lines[0], `{"message":"Hello, eric!"}`, "first reply")
+			assert.Contains(t, lines[1], `{"error":{"code":4,`, "the stream ends with deadline_exceeded")
+			status, reply := post(t, servertest.H2CClient(t), srv.URL+sayHello, `{"name":"eric"}`)
+			assert.Equal(t, status, http.StatusOK, "the slot is free for another caller: "+reply)
+		})
+	}
+
+	t.Run("a stream that sends outlives the timeout", func(t *testing.T) {
+		t.Parallel()
+		// A timeout of 2 s, so that a loaded machine that stalls the server
+		// for a moment does not make the stream idle; replies 500 ms apart,
+		// 3 s in all.
+		cfg := idleConfig()
+		cfg.StreamIdleTimeout = 2 * time.Second
+		cfg.Greeter = greeter.Options{ReplyInterval: 500 * time.Millisecond}
+		srv := servertest.Start(t, cfg)
+		start := time.Now()
+		res, body := rest(t, servertest.H2CClient(t), http.MethodGet, srv.URL+"/v1/hello/eric/replies", "", "")
+		assert.Equal(t, res.StatusCode, http.StatusOK, "status ("+truncate(body)+")")
+		assert.True(t, time.Since(start) > cfg.StreamIdleTimeout, "the stream lasted longer than the timeout")
+		assert.True(t, !strings.Contains(body, "error"), "no error: "+truncate(body))
+		assert.Equal(t, strings.Count(body, "\n"), len(greeter.Greetings("eric")), "every reply ("+truncate(body)+")")
+	})
+}
+
+// restNonReader opens a raw h2c connection to addr that gives the server no
+// flow-control window (SETTINGS_INITIAL_WINDOW_SIZE 0, no WINDOW_UPDATE),
+// and sends GET path on stream 1: the server's first reply waits on the
+// window. It sends the error code of the server's RST_STREAM of stream 1 on
+// reset.
+func restNonReader(t *testing.T, addr, path string, reset chan<- uint32) {
+	t.Helper()
+	conn, err := net.Dial("tcp", addr)
+	assert.NoError(t, err, "dial "+addr)
+	t.Cleanup(func() { conn.Close() })
+	go func() {
+		r := bufio.NewReader(conn)
+		for {
+			f, err := h2frame.Read(r)
+			if err != nil {
+				return
+			}
+			switch {
+			case f.Type == h2frame.Settings && f.Flags&h2frame.Ack == 0:
+				_ = h2frame.Write(conn, h2frame.Settings, h2frame.Ack, 0, nil)
+			case f.Type == h2frame.RSTStream && f.Stream == 1 && len(f.Payload) == 4:
+				reset <- uint32(f.Payload[0])<<24 | uint32(f.Payload[1])<<16 | uint32(f.Payload[2])<<8 | uint32(f.Payload[3])
+				return
+			}
+		}
+	}()
+	block := []byte{0x82, 0x86} // :method GET, :scheme http
+	block = append(block, h2frame.Literal(":path", path)...)
+	block = append(block, h2frame.Literal(":authority", addr)...)
+	w := bufio.NewWriter(conn)
+	_, _ = w.WriteString(h2frame.Preface)
+	_ = h2frame.Write(w, h2frame.Settings, 0, 0, []byte{0, 4, 0, 0, 0, 0}) // INITIAL_WINDOW_SIZE 0
+	_ = h2frame.Write(w, h2frame.Headers, h2frame.EndHeaders|h2frame.EndStream, 1, block)
+	assert.NoError(t, w.Flush(), "send the call")
 }
