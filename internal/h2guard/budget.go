@@ -1,8 +1,6 @@
 package h2guard
 
 import (
-	"cmp"
-	"slices"
 	"sync/atomic"
 	"time"
 )
@@ -39,6 +37,18 @@ const (
 // while the server queues its calls, and grpc-go and connect-go clients
 // then reset most of a connection's streams (RST_STREAM CANCEL): counted,
 // they went over the reset budget and the well-behaved client was cut.
+//
+// A stream that net/http has answered (written a HEADERS frame on) before
+// its reset is read is no rapid reset either, however young: its client
+// waited for the server's answer, as any client of calls does, and a
+// connection cannot reset such streams faster than the server answers
+// them. So a client with deadlines shorter than minResetAge (2 ms) that
+// cancels streams the server already answered, a server stream's first
+// reply sent, is not cut; one that resets before any answer still counts.
+// The guard cannot know a stream's deadline itself (grpc-timeout and
+// Connect-Timeout-Ms are HPACK-coded; decoding them would need the whole
+// connection's dynamic table), and a deadline the client declares would
+// excuse nothing: a rapid reset would declare 1 ns.
 const minResetAge = 10 * time.Millisecond
 
 // maxYoung bounds the streams a budget remembers as young: past it, the
@@ -56,10 +66,12 @@ const maxGoAways = 8
 // the DATA frames (a peer's WINDOW_UPDATE and PING frames answer them) and
 // the streams it reset for the peer's errors (the "MadeYouReset" pattern:
 // frames that are cheap to send but make the server end a stream, which
-// costs as much as a stream reset by the peer). The writing goroutine
-// counts; the reading one reads.
+// costs as much as a stream reset by the peer), and the streams it
+// answered (a HEADERS frame) while young. The writing goroutine counts and
+// marks; the reading one reads.
 type sent struct {
 	data, resets atomic.Int64
+	young        youngStreams // the peer's young streams, and which net/http answered
 }
 
 // frame counts one frame that net/http wrote.
@@ -67,6 +79,8 @@ func (s *sent) frame(h header) {
 	switch {
 	case h.typ == frameData:
 		s.data.Add(1)
+	case h.typ == frameHeaders:
+		s.young.answer(h.stream)
 	case h.typ == frameRSTStream && h.length >= 4 && peerCaused(h.code()):
 		s.resets.Add(1)
 	}
@@ -93,8 +107,8 @@ func peerCaused(code uint32) bool {
 // errors made net/http send) go over max/10 plus half the HEADERS frames (a
 // rapid reset: streams opened only to be cancelled), or at the connection's
 // (maxGoAways+1)th GOAWAY. A reset of the peer's counts as a stream reset
-// only if the stream is younger than minResetAge; an older one's costs a
-// unit, as a cheap frame.
+// only if the stream is younger than minResetAge and net/http has not
+// answered it (youngStreams); any other costs a unit, as a cheap frame.
 type budget struct {
 	in           scanner // the peer's frames, past the preface
 	max          int
@@ -107,16 +121,8 @@ type budget struct {
 	goAways      int
 	lastStream   uint32 // highest stream whose header block the peer completed
 	opened       uint32 // highest stream the peer opened
-	young        []openedAt
 	tripped      string // why, once tripped
 	noticeAcked  bool   // the peer acknowledged the PING that follows the notice
-}
-
-// openedAt is when a stream of the peer's opened: when its HEADERS frame
-// was read.
-type openedAt struct {
-	stream uint32
-	at     time.Time
 }
 
 func newBudget(max int, s *sent) *budget {
@@ -165,7 +171,7 @@ func (b *budget) weigh(h header, now time.Time) {
 		b.headers++
 		if h.stream > b.opened {
 			b.opened = h.stream
-			b.open(h.stream, now)
+			b.sent.young.open(h.stream, now)
 		}
 	case frameData:
 		switch d := h.data(); {
@@ -177,7 +183,7 @@ func (b *budget) weigh(h header, now time.Time) {
 			b.cost += unit
 		}
 	case frameRSTStream:
-		if b.isYoung(h.stream, now) {
+		if b.sent.young.rapid(h.stream, now) {
 			b.resets++
 		} else {
 			b.cost += unit
@@ -192,30 +198,4 @@ func (b *budget) weigh(h header, now time.Time) {
 	default:
 		b.cost += unit
 	}
-}
-
-// open remembers that stream opened at now.
-func (b *budget) open(stream uint32, now time.Time) {
-	b.forget(now)
-	if len(b.young) == maxYoung {
-		b.young = b.young[1:]
-	}
-	b.young = append(b.young, openedAt{stream, now})
-}
-
-// isYoung reports whether stream opened less than minResetAge before now.
-func (b *budget) isYoung(stream uint32, now time.Time) bool {
-	b.forget(now)
-	// Streams open in increasing order: young is sorted by both.
-	_, ok := slices.BinarySearchFunc(b.young, stream, func(o openedAt, s uint32) int { return cmp.Compare(o.stream, s) })
-	return ok
-}
-
-// forget drops the streams that are no longer young at now.
-func (b *budget) forget(now time.Time) {
-	i := 0
-	for i < len(b.young) && now.Sub(b.young[i].at) >= minResetAge {
-		i++
-	}
-	b.young = b.young[i:]
 }

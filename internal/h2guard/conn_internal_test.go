@@ -326,6 +326,18 @@ func TestBudgetCountsWork(t *testing.T) {
 		{"every call cancelled at a 100 ms deadline", func(i int) []byte {
 			return append(headers(uint32(2*i+1)), cancelOlder(i, 100)...)
 		}, nil, 0, time.Millisecond},
+		// A stream that net/http answered (HEADERS) before its reset is
+		// no rapid reset, however young; one answered after is.
+		{"calls cancelled at a 2 ms deadline after their answer's HEADERS", func(i int) []byte {
+			return append(headers(uint32(2*i+1)), cancelOlder(i, 2)...)
+		}, func(i int) []byte {
+			return frame(h2frame.Headers, h2frame.EndHeaders, uint32(2*i+1), make([]byte, 10))
+		}, 0, time.Millisecond},
+		{"rapid reset answered after the reset", func(i int) []byte {
+			return append(headers(uint32(2*i+1)), cancel(uint32(2*i+1))...)
+		}, func(i int) []byte {
+			return frame(h2frame.Headers, h2frame.EndHeaders, uint32(2*i+1), make([]byte, 10))
+		}, 500, time.Millisecond},
 		{"RST_STREAM of a stream long closed", func(int) []byte { return cancel(1) }, nil, 1_100, time.Millisecond},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

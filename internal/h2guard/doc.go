@@ -13,9 +13,11 @@
 //     frame is cheap and a stream of small messages is not; a frame that
 //     makes net/http reset a stream counts as a reset (Options.MaxCheapFrames,
 //     budget). The peer's own reset counts as one only when the stream is
-//     younger than 10 ms (a rapid reset sends HEADERS and RST_STREAM
-//     together); a client that cancels calls at their deadline resets
-//     streams that lived that long, and each costs a cheap frame. Past the budget it writes GOAWAY ENHANCE_YOUR_CALM, Read
+//     younger than 10 ms and net/http has not answered it yet (a rapid
+//     reset sends HEADERS and RST_STREAM together); a client that cancels
+//     calls at their deadline resets streams that lived that long, or that
+//     the server answered, and each costs a cheap frame. Past the budget
+//     it writes GOAWAY ENHANCE_YOUR_CALM, Read
 //     returns ErrEnhanceYourCalm, net/http closes the connection, and the
 //     close lingers so that the peer reads the GOAWAY.
 //   - The first GOAWAY of a graceful shutdown (RFC 9113 §6.8: last stream

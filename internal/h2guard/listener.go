@@ -17,7 +17,8 @@ type Options struct {
 	// ten per frame of work (HEADERS, a DATA frame net/http sent, and a
 	// DATA frame of the peer's per 64 bytes of its data, up to 640), and
 	// MaxCheapFrames/10 stream resets (its own of streams younger than
-	// 10 ms, and those its errors made net/http send) plus one per two
+	// 10 ms that net/http had not answered, and those its errors made
+	// net/http send) plus one per two
 	// HEADERS, and 8 GOAWAY frames; past
 	// any of these, the connection gets GOAWAY ENHANCE_YOUR_CALM and is
 	// closed. A negative value turns the budget off (GoAway and IsHTTP2

@@ -73,6 +73,9 @@ func addResponses(c *v3.Components, op *v3.Operation, method protoreflect.Method
 	op.Responses.Codes.Set("400", statusResponse("invalid_argument: a request that breaks a rule declared in the proto, "+
 		"whose status names the field in a google.rpc.BadRequest detail; a body that is not the request in JSON; an unknown query parameter."))
 	if op.RequestBody != nil {
+		op.Responses.Codes.Set("408", statusResponse("deadline_exceeded: the request body did not arrive whole within the server's body timeout "+
+			"(-body-timeout, default 5s), the client's fault; over HTTP/1.1 with Connection: close. "+
+			"A call past its caller's own deadline is 504."))
 		op.Responses.Codes.Set("415", statusResponse("invalid_argument: a request body that is not JSON (Content-Type other than application/json)."))
 	}
 	tooMany := statusResponse("resource_exhausted: the server has as many calls in progress as it takes " +
@@ -84,7 +87,8 @@ func addResponses(c *v3.Components, op *v3.Operation, method protoreflect.Method
 	})
 	op.Responses.Codes.Set("429", tooMany)
 	op.Responses.Default = statusResponse("Any other error, with the HTTP status that google.api.http maps its code to " +
-		"(404 not_found, 499 canceled, 500 internal, 503 unavailable, 504 deadline_exceeded...).")
+		"(404 not_found, 499 canceled, 500 internal, 503 unavailable, 504 deadline_exceeded past the caller's deadline " +
+		"(Connect-Timeout-Ms) or the server's call cap...).")
 }
 
 // addStreamSchemas adds the schemas of one line and of one event of a

@@ -57,7 +57,7 @@ func New(prefix string, svc http.Handler, limits Limits) (http.Handler, error) {
 		"http://in-process"+rpc_packageconnect.HelloWorldServiceLotsOfRepliesProcedure)
 	request := (&rpc.HelloRequest{}).ProtoReflect().Descriptor() // every binding's input
 	mux := http.NewServeMux()
-	mux.Handle("GET /v1/hello/{name}/replies", streamReplies(client))
+	mux.Handle(streamPattern, streamReplies(client))
 	// vanguard rewrites the request it transcodes (path, headers); it gets a
 	// copy, so that the access log still sees the request as it came. It
 	// matches the path segment by segment and decodes each itself, so it
@@ -74,11 +74,12 @@ func New(prefix string, svc http.Handler, limits Limits) (http.Handler, error) {
 			WriteError(w, err)
 			return
 		}
-		if err := clientBody(r, limits.MaxBodyBytes); err != nil {
+		body, err := clientBody(r, limits.MaxBodyBytes)
+		if err != nil {
 			WriteError(w, err)
 			return
 		}
-		transcoder.ServeHTTP(&jsonContentType{ResponseWriter: w}, r)
+		transcoder.ServeHTTP(&jsonContentType{ResponseWriter: &lateBody{w, body, r.ProtoMajor == 1}}, r)
 	}))
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if err := checkUTF8(r.URL); err != nil {

@@ -3,8 +3,10 @@ package server_test
 import (
 	"context"
 	"fmt"
+	"net"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -29,18 +31,32 @@ import (
 // overload. 640 such calls on one connection reset all its streams; they
 // are no rapid reset (each stream lived its deadline), so the flood guard
 // must not cut the connection: every call ends deadline_exceeded, none
-// unavailable, and no connection is counted flooded. Rapid reset (HEADERS
-// and RST_STREAM at once) is still cut:
+// unavailable, and no connection is counted flooded or closed by the server.
+//
+// The "2ms" rows cancel each call at 2 ms from its start, or once its first
+// reply has come if that is later, as a client whose deadline is shorter
+// than the guard's minResetAge (10 ms) and that the server answered in
+// time: its streams are young when reset, but answered
+// (the reply's HEADERS went out), which a rapid reset never waits for. On
+// main they counted as rapid resets and the connection was cut. (A call
+// that a 2 ms deadline cancels before any answer still counts, and a client
+// of many such may be cut: the guard cannot tell it from a rapid reset.)
+// Rapid reset (HEADERS and RST_STREAM at once) is still cut:
 // TestHTTP2FloodsGetEnhanceYourCalm/rapid_reset.
 func TestClientsThatCancelAtTheirDeadlineAreNotCut(t *testing.T) {
 	t.Parallel()
-	const workers, callsEach, deadline = 16, 40, 50 * time.Millisecond
+	const calls = 640
 	for _, tc := range []struct {
-		name string
-		opts []connect.ClientOption
+		name     string
+		opts     []connect.ClientOption
+		deadline time.Duration
+		workers  int // calls at once
 	}{
-		{"gRPC", []connect.ClientOption{connect.WithGRPC()}},
-		{"Connect", nil},
+		{"gRPC", []connect.ClientOption{connect.WithGRPC()}, 50 * time.Millisecond, 16},
+		{"Connect", nil, 50 * time.Millisecond, 16},
+		// Two at once, so that the server answers well within 2 ms.
+		{"gRPC/2ms, answered", []connect.ClientOption{connect.WithGRPC()}, 2 * time.Millisecond, 2},
+		{"Connect/2ms, answered", nil, 2 * time.Millisecond, 2},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -51,6 +67,15 @@ func TestClientsThatCancelAtTheirDeadlineAreNotCut(t *testing.T) {
 			// wait for one, no second connection is dialed.
 			transport := &http.Transport{Protocols: new(http.Protocols), HTTP2: &http.HTTP2Config{StrictMaxConcurrentRequests: true}}
 			transport.Protocols.SetUnencryptedHTTP2(true)
+			var dialer net.Dialer
+			var serverClosed atomic.Int64
+			transport.DialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
+				c, err := dialer.DialContext(ctx, network, addr)
+				if err != nil {
+					return nil, err
+				}
+				return &closeWatch{Conn: c, byServer: &serverClosed}, nil
+			}
 			t.Cleanup(transport.CloseIdleConnections)
 			hc := &http.Client{Transport: editHeaders{transport, withoutTimeout}}
 			client := rpc_packageconnect.NewHelloWorldServiceClient(hc, srv.URL, tc.opts...)
@@ -63,10 +88,15 @@ func TestClientsThatCancelAtTheirDeadlineAreNotCut(t *testing.T) {
 				codes = map[connect.Code]int{}
 				wg    sync.WaitGroup
 			)
-			for range workers {
+			for range tc.workers {
 				wg.Go(func() {
-					for range callsEach {
-						code := callPastItsDeadline(t.Context(), client, deadline)
+					for range calls / tc.workers {
+						var code connect.Code
+						if tc.deadline < 10*time.Millisecond {
+							code = callCancelledAfterItsFirstReply(t.Context(), client, tc.deadline)
+						} else {
+							code = callPastItsDeadline(t.Context(), client, tc.deadline)
+						}
 						mu.Lock()
 						codes[code]++
 						mu.Unlock()
@@ -74,11 +104,15 @@ func TestClientsThatCancelAtTheirDeadlineAreNotCut(t *testing.T) {
 				})
 			}
 			wg.Wait()
-			t.Logf("codes of %d calls: %v", workers*callsEach, codes)
-			assert.Equal(t, codes[connect.CodeDeadlineExceeded], workers*callsEach,
-				fmt.Sprintf("calls that ended deadline_exceeded (all codes: %v)", codes))
+			t.Logf("codes of %d calls: %v", calls, codes)
+			want := connect.CodeDeadlineExceeded
+			if tc.deadline < 10*time.Millisecond {
+				want = connect.CodeCanceled
+			}
+			assert.Equal(t, codes[want], calls, fmt.Sprintf("calls that ended %v (all codes: %v)", want, codes))
 			assert.Equal(t, scrape(t, m.Handler())["hellorpc_connections_flooded_total"], float64(0),
 				"connections the flood guard cut")
+			assert.Equal(t, serverClosed.Load(), int64(0), "connections the server closed")
 			assert.Equal(t, srv.Connections(), int64(1), "connections the client opened (a cut one is replaced)")
 		})
 	}
@@ -118,4 +152,46 @@ func callPastItsDeadline(parent context.Context, client rpc_packageconnect.Hello
 	for stream.Receive() {
 	}
 	return connect.CodeOf(stream.Err())
+}
+
+// callCancelledAfterItsFirstReply calls LotsOfReplies, whose replies after
+// the first never come, cancels it at deadline from its start or, if later,
+// as soon as its first reply has come, reads until the call ends and
+// returns its code.
+func callCancelledAfterItsFirstReply(parent context.Context, client rpc_packageconnect.HelloWorldServiceClient, deadline time.Duration) connect.Code {
+	start := time.Now()
+	ctx, cancel := context.WithCancel(parent)
+	defer cancel()
+	stream, err := client.LotsOfReplies(ctx, &rpc.HelloRequest{Name: "eric"})
+	if err != nil {
+		return connect.CodeOf(err)
+	}
+	defer stream.Close()
+	if stream.Receive() {
+		time.AfterFunc(max(0, deadline-time.Since(start)), cancel)
+	}
+	for stream.Receive() {
+	}
+	return connect.CodeOf(stream.Err())
+}
+
+// closeWatch is a client's connection that counts in byServer whether it
+// was closed by the server: a read failed before the client closed it.
+type closeWatch struct {
+	net.Conn
+	byServer *atomic.Int64
+	once     sync.Once
+}
+
+func (c *closeWatch) Read(p []byte) (int, error) {
+	n, err := c.Conn.Read(p)
+	if err != nil {
+		c.once.Do(func() { c.byServer.Add(1) })
+	}
+	return n, err
+}
+
+func (c *closeWatch) Close() error {
+	c.once.Do(func() {}) // the client's own close
+	return c.Conn.Close()
 }

@@ -70,13 +70,15 @@ type Config struct {
 	// sends one message (unary and server-streaming RPCs, REST) may take to
 	// arrive whole, from the call's start; past it the call ends with
 	// deadline_exceeded and frees its slot, so a client that declares a body
-	// and sends none (or trickles it) holds nothing for long. Client streams
+	// and sends none (or trickles it) holds nothing for long; REST answers it
+	// 408 Request Timeout (a call past its caller's deadline is 504). Client streams
 	// are not bounded by it. Default 5s: a body of the 1 MiB message cap
 	// needs about 200 KiB/s.
 	BodyTimeout time.Duration
 
 	// StreamIdleTimeout ends a streaming call (client, server or
-	// bidirectional stream, health Watch among them) on which no byte of a
+	// bidirectional stream, health Watch and REST's stream of replies among
+	// them) on which no byte of a
 	// message has moved either way for this long: a client that opens a
 	// stream and sends nothing, or stops reading the server's replies, holds
 	// its slot only this long. The call ends with deadline_exceeded; a reply

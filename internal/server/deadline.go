@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/hellorpc/hellorpc/internal/connlimit"
+	"github.com/hellorpc/hellorpc/internal/rest"
 )
 
 // sweepInterval is how often the sweeper of deadlines looks at the calls in
@@ -61,7 +62,7 @@ func (e *enforcer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		c.bodyDeadline, c.bodyLength = c.start.Add(d.bodyTimeout), r.ContentLength
 	}
 	c.conn, _ = r.Context().Value(connKey{}).(net.Conn)
-	if d.idleTimeout > 0 && (d.clientStreams[r.URL.Path] || d.replyStreams[r.URL.Path]) {
+	if d.idleTimeout > 0 && (d.clientStreams[r.URL.Path] || d.replyStreams[r.URL.Path] || rest.Streams(r)) {
 		c.idle = true
 		c.sent = sentWriter{ResponseWriter: w, c: c}
 		w = &c.sent
@@ -149,8 +150,10 @@ func (d *deadlines) sweep() {
 				connlimit.Moved(c.conn, now)
 			}
 			switch {
-			case !c.deadline.IsZero() && !now.Before(c.deadline) || c.Context.Err() != nil || c.bodyLate(now):
+			case !c.deadline.IsZero() && !now.Before(c.deadline) || c.Context.Err() != nil:
 				ended = append(ended, ending{c, nil, !moved})
+			case c.bodyLate(now):
+				ended = append(ended, ending{c, errBodyLate(d.bodyTimeout), !moved})
 			case c.idleFor(d.idleTimeout, now):
 				ended = append(ended, ending{c, errStreamIdle(d.idleTimeout), true})
 			}

@@ -18,6 +18,12 @@ import (
 // read or write that waits is woken (callState.end): a client that sends
 // nothing gets deadline_exceeded, one that does not read has its stream
 // reset, as nothing else can reach it.
+//
+// It knows the streams by their RPC paths ("/package.Service/Method"), and
+// REST's stream of replies by its route (rest.Streams): that stream is
+// served by a call of LotsOfReplies in process, which never passes this
+// middleware, so the REST request is what it watches, its writes through
+// sentWriter: a stream that goes on sending replies is moving.
 
 // errStreamIdle is what a stream ended by the idle timeout reports.
 func errStreamIdle(timeout time.Duration) error {

@@ -1,8 +1,11 @@
 package server
 
 import (
+	"context"
 	"net/http"
 	"time"
+
+	"github.com/hellorpc/hellorpc/internal/rest"
 )
 
 // An HTTP/1.1 request that declares a body (Content-Length or chunked) and
@@ -62,4 +65,21 @@ func (c *callState) bodyLate(now time.Time) bool {
 		return false
 	}
 	return !c.bodyRead(c.bodyLength)
+}
+
+// bodyLateError is what the read of a body that bodyLate ended reports: a
+// deadline exceeded (connect-go answers deadline_exceeded) that is the
+// body's, not the caller's (REST answers it 408, rest.ErrBodyTimeout).
+type bodyLateError struct{ timeout time.Duration }
+
+// errBodyLate is the error of a body not read whole within timeout
+// (-body-timeout).
+func errBodyLate(timeout time.Duration) error { return bodyLateError{timeout} }
+
+func (e bodyLateError) Error() string {
+	return "request body not received whole within " + e.timeout.String() + " (-body-timeout)"
+}
+
+func (bodyLateError) Is(target error) bool {
+	return target == context.DeadlineExceeded || target == rest.ErrBodyTimeout
 }
