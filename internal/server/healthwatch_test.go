@@ -165,3 +165,33 @@ func rawWatch(t *testing.T, url, msg string) (head, first string) {
 	assert.NoError(t, err, "the first message")
 	return h.String(), string(data)
 }
+
+// TestAnsweredHealthWatchOutlivesTheStreamIdleTimeout: a Watch that has its
+// request and has been answered waits, by design, for a status to change;
+// the stream idle timeout (200 ms here) leaves it alone, while it ends a
+// silent Watch (HEADERS, no request) as before. Two silent Watch streams,
+// opened one after the other once Watch streams over gRPC and Connect have
+// been answered, are ended by the timeout: the sweeper has then seen the
+// answered ones idle for longer than each, twice; yet they still get
+// NOT_SERVING when the drain begins. On main (with Watch served) they were
+// ended with deadline_exceeded ("stream idle").
+func TestAnsweredHealthWatchOutlivesTheStreamIdleTimeout(t *testing.T) {
+	t.Parallel()
+	url, drain := startDrainable(t, server.Config{StreamIdleTimeout: 200 * time.Millisecond, BodyTimeout: time.Hour, DrainDelay: time.Hour})
+	var watches []<-chan grpchealth.WatchEvent
+	for _, p := range watchProtocols {
+		client := grpchealth.NewClient(servertest.H2CClient(t), url, p.opts...)
+		events := client.Watch(watchCtx(t), &grpchealth.CheckRequest{})
+		assert.Equal(t, nextEvent(t, events, p.name+" Watch").Response.Status, grpchealth.StatusServing, p.name+" Watch: first status")
+		watches = append(watches, events)
+	}
+	for _, silent := range []string{"first", "second"} {
+		code, text := silentCall(t, url, "/grpc.health.v1.Health/Watch", "application/grpc")
+		assert.Equal(t, code, "deadline_exceeded", "the "+silent+" silent Watch: "+truncate(text))
+	}
+	drain()
+	for i, events := range watches {
+		ev := nextEvent(t, events, watchProtocols[i].name+" Watch once draining")
+		assert.Equal(t, ev.Response.Status, grpchealth.StatusNotServing, watchProtocols[i].name+" Watch: status once draining")
+	}
+}
