@@ -131,8 +131,8 @@ func (p *healthPool) take(c *callState, r *http.Request) (*healthHold, error) {
 		// Its Read, waiting for the request, is woken and returns the
 		// error, which connect-go answers.
 		evict.c.end(context.Canceled, connect.NewError(connect.CodeResourceExhausted, fmt.Errorf(
-			"%s ended to make room after %v: its request had not arrived while all %d were in progress (%s); send the request with its headers",
-			p.what, time.Since(evict.c.start).Round(time.Millisecond), p.max, p.flag)), true)
+			"ended after %v to make room for a new call: its request had not arrived while all %d %s were in progress (%s); send the request with its headers",
+			time.Since(evict.c.start).Round(time.Millisecond), p.max, p.what, p.flag)), true)
 	}
 	return h, nil
 }
