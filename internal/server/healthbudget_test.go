@@ -212,3 +212,25 @@ func TestSilentChecksCannotLockOutARealOne(t *testing.T) {
 		})
 	}
 }
+
+// TestSilentWatchesCannotLockOutARealOne: 2 connections of 16 silent Watch
+// streams take all 32 Watch slots (-max-health-watches 32); a real Watch
+// still gets SERVING, within a 4 s deadline while -body-timeout is 30 s: it
+// ends a silent one and takes its slot. Before the eviction it was answered
+// resource_exhausted ("too many health Watch streams: 32 in progress").
+func TestSilentWatchesCannotLockOutARealOne(t *testing.T) {
+	t.Parallel()
+	const watches = 2 * server.MaxHealthWatchesPerConn
+	cfg := attackConfig()
+	cfg.BodyTimeout, cfg.MaxHealthWatches = 30*time.Second, watches
+	srv := servertest.Start(t, cfg)
+	openAllSilent(t, srv.Listener.Addr().String(), healthWatch, 2, server.MaxHealthWatchesPerConn, 0)
+	for deadline := time.Now().Add(30 * time.Second); srv.RequestsTo(healthWatch) < watches && time.Now().Before(deadline); {
+		time.Sleep(10 * time.Millisecond)
+	}
+	assert.Equal(t, srv.RequestsTo(healthWatch), watches, "silent Watch streams that reached the server")
+	watchCtx, cancel := context.WithTimeout(t.Context(), 4*time.Second)
+	defer cancel()
+	events := grpchealth.NewClient(servertest.H2CClient(t), srv.URL, connect.WithGRPC()).Watch(watchCtx, &grpchealth.CheckRequest{})
+	assert.Equal(t, nextEvent(t, events, "a real Watch while silent ones hold every slot").Response.Status, grpchealth.StatusServing, "status")
+}
