@@ -32,6 +32,7 @@ type callState struct {
 
 	// Of a stream, for the stream idle timeout (idle.go):
 	idle    bool         // it ends when no byte moves for the timeout
+	quiet   bool         // once answered, it waits by design (health Watch): see waitsByDesign
 	written atomic.Int64 // bytes of replies written, and flushes done
 	sent    sentWriter   // the ResponseWriter that counts them
 

@@ -81,15 +81,21 @@ type Config struct {
 	// them) on which no byte of a
 	// message has moved either way for this long: a client that opens a
 	// stream and sends nothing, or stops reading the server's replies, holds
-	// its slot only this long. The call ends with deadline_exceeded; a reply
-	// blocked on a client that does not read is cut (HTTP/2: RST_STREAM;
-	// HTTP/1.1: the connection closes). As Envoy's stream_idle_timeout
+	// its slot only this long. The call ends with deadline_exceeded; a
+	// reply blocked on a client that does not read is cut (HTTP/2:
+	// RST_STREAM; HTTP/1.1: the connection closes). A health Watch that has
+	// its request and has been answered is left alone: it waits, by design,
+	// for a status to change (MaxHealthWatches bounds how many do). As Envoy's stream_idle_timeout
 	// (default 5 min there). Default 1 min; negative: none.
 	StreamIdleTimeout time.Duration
 
 	// MaxHealthChecks caps the grpc.health.v1 Check calls in progress at
-	// once, at most MaxHealthChecksPerConn of them from one connection; past
-	// either they are answered resource_exhausted at once. Health checks
+	// once, at most MaxHealthChecksPerConn of them from one connection. A
+	// Check past the connection's bound is answered resource_exhausted at
+	// once; one past MaxHealthChecks ends the oldest Check whose request has
+	// not arrived (resource_exhausted: a silent one cannot hold its slot
+	// until BodyTimeout) and takes its slot, or, when every one has its
+	// request, is answered resource_exhausted at once. Health checks
 	// have this budget of their own: they are neither shed by MaxInflight
 	// nor count toward it, and a flood of them cannot take more than it. The
 	// plain HTTP checks (/healthz, /readyz) are never refused: they are
@@ -97,8 +103,11 @@ type Config struct {
 	MaxHealthChecks int
 
 	// MaxHealthWatches caps the grpc.health.v1 Watch streams open at once,
-	// at most MaxHealthWatchesPerConn of them from one connection; past
-	// either a new one is answered resource_exhausted at once. Default 1024.
+	// at most MaxHealthWatchesPerConn of them from one connection, as
+	// MaxHealthChecks caps Checks: past the connection's bound a new one is
+	// answered resource_exhausted at once, past MaxHealthWatches it ends
+	// the oldest Watch whose request has not arrived, or, when every one
+	// has been answered, is answered resource_exhausted. Default 1024.
 	MaxHealthWatches int
 
 	// Greeter configures the service: the pause between streamed replies and

@@ -63,7 +63,7 @@ func (e *enforcer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	c.conn, _ = r.Context().Value(connKey{}).(net.Conn)
 	if d.idleTimeout > 0 && (d.clientStreams[r.URL.Path] || d.replyStreams[r.URL.Path] || rest.Streams(r)) {
-		c.idle = true
+		c.idle, c.quiet = true, r.URL.Path == watchPath
 		c.sent = sentWriter{ResponseWriter: w, c: c}
 		w = &c.sent
 	}

@@ -23,7 +23,7 @@ import (
 // proto's rules (internal/validation); greeter answers it, or a service of
 // svc. opts are handlerOptions'. age and measured (the RPCs' metrics) may
 // be nil.
-func newHandler(cfg Config, d *drain, calls *callLimit, age *connAge, opts connect.HandlerOption, svc *services, measured *metrics.Calls) http.Handler {
+func newHandler(cfg Config, d *drain, calls *callLimit, health *healthBudget, age *connAge, opts connect.HandlerOption, svc *services, measured *metrics.Calls) http.Handler {
 	rt := newRoutes(opts, cfg.Greeter, cfg.MaxMessageBytes, d.health, svc)
 	clientStreams, replyStreams := streamPaths(svc.names, clientSide), streamPaths(svc.names, serverSide)
 	return wrap(rt, slices.Concat(cfg.Middleware, []func(http.Handler) http.Handler{
@@ -36,10 +36,10 @@ func newHandler(cfg Config, d *drain, calls *callLimit, age *connAge, opts conne
 		d.closeHTTP1,                          // drain.go: Connection: close while draining
 		allowCORS(cfg.CORSOrigins),            // cors.go
 		calls.limit,                           // shed.go: the in-flight call limit
-		newHealthBudget(cfg.MaxHealthChecks, cfg.MaxHealthWatches).limit, // healthbudget.go: health's own
-		grpcwebtext.Handler, // gRPC-Web text mode
-		requireHTTP2ForGRPC, // grpc_http1.go
-		checkConnectGET,     // connectget.go
+		health.limit,                          // healthbudget.go: health's own
+		grpcwebtext.Handler,                   // gRPC-Web text mode
+		requireHTTP2ForGRPC,                   // grpc_http1.go
+		checkConnectGET,                       // connectget.go
 		capUnaryBodies(cfg.MaxMessageBytes, clientStreams),                                                             // bodycap.go
 		newDeadlines(cfg.MaxCallDuration, cfg.BodyTimeout, cfg.StreamIdleTimeout, clientStreams, replyStreams).enforce, // deadline.go, idle.go
 	}))

@@ -47,17 +47,46 @@ func (h *health) handler(opts ...connect.HandlerOption) (string, http.Handler) {
 }
 
 // quietChecker is the health checker that grpchealth serves: it answers an
-// unknown service with not_found "unknown service", as grpc-go does, instead
-// of echoing the requested name (which a client may make as large as its
-// message limit) into grpc-message.
-type quietChecker struct{ grpchealth.Checker }
+// unknown service as grpc-go does, never echoing the requested name (which
+// a client may make as large as its message limit) into grpc-message. A
+// Check of one gets not_found "unknown service"; a Watch of one gets
+// SERVICE_UNKNOWN and stays open, as the health protocol asks (the service
+// may be added later; here none is, so nothing more is sent). It keeps
+// StaticChecker's Watch, without which grpchealth answers every Watch
+// unimplemented: watchers (grpc-go's client-side health checking, Envoy)
+// would never see the drain's NOT_SERVING.
+type quietChecker struct{ *grpchealth.StaticChecker }
+
+// statusServiceUnknown is grpc.health.v1's SERVICE_UNKNOWN, which
+// grpchealth does not name: a Watch of a service the server does not know.
+const statusServiceUnknown grpchealth.Status = 3
 
 func (c quietChecker) Check(ctx context.Context, req *grpchealth.CheckRequest) (*grpchealth.CheckResponse, error) {
-	res, err := c.Checker.Check(ctx, req)
-	if connect.CodeOf(err) == connect.CodeNotFound {
-		return nil, connect.NewError(connect.CodeNotFound, errors.New("unknown service"))
+	res, err := c.StaticChecker.Check(ctx, req)
+	if connect.CodeOf(err) != connect.CodeNotFound {
+		return res, err
 	}
-	return res, err
+	if watching(ctx) {
+		return &grpchealth.CheckResponse{Status: statusServiceUnknown}, nil
+	}
+	return nil, connect.NewError(connect.CodeNotFound, errors.New("unknown service"))
+}
+
+// Watch watches req.Service as StaticChecker does, or, for a service it does
+// not know, nothing: the Watch then stays open on SERVICE_UNKNOWN (Check).
+func (c quietChecker) Watch(ctx context.Context, req *grpchealth.CheckRequest, onChange func()) (func(), error) {
+	stop, err := c.StaticChecker.Watch(ctx, req, onChange)
+	if connect.CodeOf(err) == connect.CodeNotFound {
+		return func() {}, nil
+	}
+	return stop, err
+}
+
+// watching reports whether ctx is the context of a Watch stream: grpchealth
+// answers a Watch with the Check of the checker, in the Watch's context.
+func watching(ctx context.Context) bool {
+	info, ok := connect.CallInfoForHandlerContext(ctx)
+	return ok && info.Spec().Procedure == watchPath
 }
 
 // probes answers the plain HTTP health checks, GET or HEAD, with a one-word

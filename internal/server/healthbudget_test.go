@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"context"
 	"net/http"
 	"os"
 	"runtime"
@@ -10,6 +11,7 @@ import (
 	"time"
 
 	"connectrpc.com/connect"
+	"connectrpc.com/grpchealth"
 
 	rpc "github.com/hellorpc/hellorpc/gen/rpc_package"
 	"github.com/hellorpc/hellorpc/gen/rpc_package/rpc_packageconnect"
@@ -144,8 +146,11 @@ func grpcCheck(t *testing.T, url string) (string, string) {
 }
 
 // TestHealthChecksHaveTheirOwnBudget bounds silent Check calls: 4 on a
-// connection, -max-health-checks in all; past either, resource_exhausted at
-// once; /healthz is never refused. On main every silent Check was held.
+// connection, past which resource_exhausted at once; -max-health-checks in
+// all, past which a new Check ends the oldest silent one (resource_exhausted)
+// and takes its slot; /healthz is never refused. On main every silent Check
+// was held (before the budget), then a Check past -max-health-checks was
+// refused.
 func TestHealthChecksHaveTheirOwnBudget(t *testing.T) {
 	t.Parallel()
 	t.Run("per connection", func(t *testing.T) {
@@ -161,13 +166,71 @@ func TestHealthChecksHaveTheirOwnBudget(t *testing.T) {
 		cfg := attackConfig()
 		cfg.MaxHealthChecks = 8
 		srv := servertest.Start(t, cfg)
-		_, refused := openAllSilent(t, srv.Listener.Addr().String(), healthCheck, 4, 4, 16-8)
-		assert.Equal(t, refused, int64(16-8), "silent checks past -max-health-checks refused")
+		_, ended := openAllSilent(t, srv.Listener.Addr().String(), healthCheck, 4, 4, 16-8)
+		assert.Equal(t, ended, int64(16-8), "silent checks ended to make room past -max-health-checks")
 		code, text := grpcCheck(t, srv.URL)
-		assert.Equal(t, code, "resource_exhausted", "a Check past the budget: "+truncate(text))
+		assert.Equal(t, code, "ok", "a Check past the budget, which a silent one holds: "+truncate(text))
 		res, err := servertest.HTTP1Client(t).Get(srv.URL + "/healthz")
 		assert.NoError(t, err, "GET /healthz")
 		res.Body.Close()
 		assert.Equal(t, res.StatusCode, http.StatusOK, "GET /healthz while the Check budget is taken")
 	})
+}
+
+// TestSilentChecksCannotLockOutARealOne is issue #23's silent-Check flood:
+// 16 connections of 4 silent grpc.health.v1 Checks (HEADERS, no body) take
+// all 64 Check slots; a real Check, over gRPC (h2c) and over Connect, still
+// answers SERVING, within a 4 s client deadline while -body-timeout is 30 s:
+// only the eviction of a silent holder can explain it. On main it was
+// answered resource_exhausted ("too many health checks: 64 in progress").
+func TestSilentChecksCannotLockOutARealOne(t *testing.T) {
+	t.Parallel()
+	const conns = server.DefaultMaxHealthChecks / server.MaxHealthChecksPerConn
+	for _, p := range watchProtocols {
+		t.Run(p.name, func(t *testing.T) {
+			t.Parallel()
+			cfg := attackConfig()
+			cfg.BodyTimeout = 30 * time.Second
+			srv := servertest.Start(t, cfg)
+			silent, _ := openAllSilent(t, srv.Listener.Addr().String(), healthCheck, conns, server.MaxHealthChecksPerConn, 0)
+			for deadline := time.Now().Add(30 * time.Second); srv.RequestsTo(healthCheck) < server.DefaultMaxHealthChecks && time.Now().Before(deadline); {
+				time.Sleep(10 * time.Millisecond)
+			}
+			assert.Equal(t, srv.RequestsTo(healthCheck), server.DefaultMaxHealthChecks, "silent Checks that reached the server")
+
+			checkCtx, cancel := context.WithTimeout(t.Context(), 4*time.Second)
+			defer cancel()
+			start := time.Now()
+			res, err := grpchealth.NewClient(servertest.H2CClient(t), srv.URL, p.opts...).Check(checkCtx, &grpchealth.CheckRequest{})
+			assert.NoError(t, err, "a real Check while silent ones hold every slot")
+			assert.Equal(t, res.Status, grpchealth.StatusServing, "status")
+			ended := 0
+			for _, s := range silent {
+				ended += int(s.answered.Load())
+			}
+			t.Logf("answered in %v; silent Checks ended so far: %d", time.Since(start), ended)
+		})
+	}
+}
+
+// TestSilentWatchesCannotLockOutARealOne: 2 connections of 16 silent Watch
+// streams take all 32 Watch slots (-max-health-watches 32); a real Watch
+// still gets SERVING, within a 4 s deadline while -body-timeout is 30 s: it
+// ends a silent one and takes its slot. Before the eviction it was answered
+// resource_exhausted ("too many health Watch streams: 32 in progress").
+func TestSilentWatchesCannotLockOutARealOne(t *testing.T) {
+	t.Parallel()
+	const watches = 2 * server.MaxHealthWatchesPerConn
+	cfg := attackConfig()
+	cfg.BodyTimeout, cfg.MaxHealthWatches = 30*time.Second, watches
+	srv := servertest.Start(t, cfg)
+	openAllSilent(t, srv.Listener.Addr().String(), healthWatch, 2, server.MaxHealthWatchesPerConn, 0)
+	for deadline := time.Now().Add(30 * time.Second); srv.RequestsTo(healthWatch) < watches && time.Now().Before(deadline); {
+		time.Sleep(10 * time.Millisecond)
+	}
+	assert.Equal(t, srv.RequestsTo(healthWatch), watches, "silent Watch streams that reached the server")
+	watchCtx, cancel := context.WithTimeout(t.Context(), 4*time.Second)
+	defer cancel()
+	events := grpchealth.NewClient(servertest.H2CClient(t), srv.URL, connect.WithGRPC()).Watch(watchCtx, &grpchealth.CheckRequest{})
+	assert.Equal(t, nextEvent(t, events, "a real Watch while silent ones hold every slot").Response.Status, grpchealth.StatusServing, "status")
 }

@@ -23,7 +23,9 @@ import (
 // REST's stream of replies by its route (rest.Streams): that stream is
 // served by a call of LotsOfReplies in process, which never passes this
 // middleware, so the REST request is what it watches, its writes through
-// sentWriter: a stream that goes on sending replies is moving.
+// sentWriter: a stream that goes on sending replies is moving. A health
+// Watch that has been answered is silent by design and is not ended
+// (waitsByDesign).
 
 // errStreamIdle is what a stream ended by the idle timeout reports.
 func errStreamIdle(timeout time.Duration) error {
@@ -98,7 +100,33 @@ func (c *callState) sawMoved(now time.Time) bool {
 }
 
 // idleFor reports whether c is a stream the idle timeout watches that has
-// moved no byte for timeout (> 0) at now, as sawMoved last noted.
+// moved no byte for timeout (> 0) at now, as sawMoved last noted. A stream
+// that waits by design counts as moving: should a write of it then wait on
+// a client that does not read, it is idle from the last sweep before.
+// Only the sweeper calls it, under the deadlines' lock.
 func (c *callState) idleFor(timeout time.Duration, now time.Time) bool {
-	return c.idle && timeout > 0 && now.Sub(c.movedAt) >= timeout
+	if !c.idle || timeout <= 0 {
+		return false
+	}
+	if c.waitsByDesign() {
+		c.movedAt = now
+		return false
+	}
+	return now.Sub(c.movedAt) >= timeout
+}
+
+// waitsByDesign reports whether c is a quiet stream (a health Watch) that
+// has its request and has answered it, and has no write waiting: it sends
+// again only when a status changes, which may take hours, so the idle
+// timeout leaves it alone; the Watch budget (healthbudget.go) bounds how
+// many there are, and Config.MaxCallDuration how long each lasts. A Watch
+// whose request has not arrived is ended by the idle timeout, or the body
+// timeout, as any stream.
+func (c *callState) waitsByDesign() bool {
+	if !c.quiet || c.written.Load() == 0 {
+		return false
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.eof && !c.writing
 }

@@ -16,6 +16,7 @@ type Server struct {
 	handler http.Handler
 	drain   *drain
 	calls   *callLimit
+	health  *healthBudget             // grpc.health.v1's own (healthbudget.go)
 	age     *connAge                  // nil: connections live on
 	conns   atomic.Pointer[listeners] // Serve's, for the metrics
 	http    *http.Server
@@ -38,20 +39,21 @@ func New(cfg Config) *Server {
 	svc := newServices(cfg.Services, opts)
 	d.health = newHealth(svc.names)
 	s := &Server{
-		cfg:   cfg,
-		drain: d,
-		calls: newCallLimit(cfg.MaxInflight, cfg.MaxInflightPerConn, cfg.ClientIPHeader, svc.isCall, writeError),
+		cfg:    cfg,
+		drain:  d,
+		calls:  newCallLimit(cfg.MaxInflight, cfg.MaxInflightPerConn, cfg.ClientIPHeader, svc.isCall, writeError),
+		health: newHealthBudget(cfg.MaxHealthChecks, cfg.MaxHealthWatches),
 	}
 	if cfg.MaxConnectionAge > 0 {
 		s.age = newConnAge(cfg.MaxConnectionAge, cfg.MaxConnectionAgeGrace)
 	}
 	logs := errorLog(cfg)
 	if cfg.Metrics != nil {
-		if err := registerMetrics(cfg.Metrics, s.calls, s.drain, &s.conns, logs); err != nil {
+		if err := registerMetrics(cfg.Metrics, s.calls, s.health, s.drain, &s.conns, logs); err != nil {
 			cfg.Logger.Error("metrics of the server not registered", "error", err)
 		}
 	}
-	s.handler = newHandler(cfg, s.drain, s.calls, s.age, opts, svc, measured)
+	s.handler = newHandler(cfg, s.drain, s.calls, s.health, s.age, opts, svc, measured)
 	s.streamsCtx, s.cancelStreams = context.WithCancel(context.Background())
 	s.http = httpServer(cfg, s.handler, logs)
 	s.http.ConnContext = connContext // the connection age and the per-connection share find it
