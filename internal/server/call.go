@@ -29,6 +29,7 @@ type callState struct {
 	read            atomic.Int64        // bytes read from body
 	prev, next      *callState          // in the list of deadlines, while listed
 	conn            net.Conn            // the connection it came on (connlimit's), nil without Serve
+	counted         bool                // the in-flight limit counts it: under pressure it yields its slot when silent (pressure.go)
 
 	// Of a stream, for the stream idle timeout (idle.go):
 	idle    bool         // it ends when no byte moves for the timeout
@@ -38,6 +39,7 @@ type callState struct {
 
 	// Kept by the sweeper alone, under the deadlines' lock:
 	moved   int64     // read+written as it last saw them
+	yielded bool      // it ended under pressure (pressure.go)
 	movedAt time.Time // when it saw them change; the call's start at first
 
 	mu      sync.Mutex

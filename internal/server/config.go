@@ -149,7 +149,12 @@ type Config struct {
 	// LIFO with CoDel, admit.go), and are then answered with
 	// resource_exhausted (Connect: 429) and Retry-After; so are calls that
 	// find the queue full, at once. A call whose client deadline passes while
-	// it waits is answered deadline_exceeded, none of its work done. Default DefaultMaxInflight(): 256 per CPU
+	// it waits is answered deadline_exceeded, none of its work done. While
+	// every slot is taken, a call that waits on its client (a read of its
+	// request or a write of its reply blocked) with no byte moving for a
+	// second is ended with resource_exhausted, one at a time, so that silent
+	// clients cannot hold the slots however many connections they use
+	// (pressure.go). Default DefaultMaxInflight(): 256 per CPU
 	// the process may use.
 	MaxInflight int
 

@@ -62,6 +62,7 @@ func (e *enforcer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		c.bodyDeadline, c.bodyLength = c.start.Add(d.bodyTimeout), r.ContentLength
 	}
 	c.conn, _ = r.Context().Value(connKey{}).(net.Conn)
+	c.counted = d.counts != nil && d.counts(r)
 	if d.idleTimeout > 0 && (d.clientStreams[r.URL.Path] || d.replyStreams[r.URL.Path] || rest.Streams(r)) {
 		c.idle, c.quiet = true, r.URL.Path == watchPath
 		c.sent = sentWriter{ResponseWriter: w, c: c}
@@ -75,10 +76,12 @@ func (e *enforcer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // deadlines lists the calls in flight, for the sweeper.
 type deadlines struct {
 	maxDuration   time.Duration
-	bodyTimeout   time.Duration   // 0: none
-	idleTimeout   time.Duration   // of streams (idle.go); <= 0: none
-	clientStreams map[string]bool // paths whose bodies bodyTimeout does not bound
-	replyStreams  map[string]bool // paths whose replies are streams
+	bodyTimeout   time.Duration            // 0: none
+	idleTimeout   time.Duration            // of streams (idle.go); <= 0: none
+	counts        func(*http.Request) bool // the calls the in-flight limit counts; nil: none
+	pressure      func() bool              // every in-flight slot is taken; nil: never
+	clientStreams map[string]bool          // paths whose bodies bodyTimeout does not bound
+	replyStreams  map[string]bool          // paths whose replies are streams
 
 	mu       sync.Mutex
 	head     callState // sentinel of a circular list of the calls in flight
@@ -144,6 +147,7 @@ func (d *deadlines) sweep() {
 			return
 		}
 		ended = ended[:0]
+		pressed := d.pressure != nil && d.pressure()
 		for c := d.head.next; c != &d.head; c = c.next {
 			moved := c.sawMoved(now)
 			if moved && c.conn != nil {
@@ -156,6 +160,9 @@ func (d *deadlines) sweep() {
 				ended = append(ended, ending{c, errBodyLate(d.bodyTimeout), !moved})
 			case c.idleFor(d.idleTimeout, now):
 				ended = append(ended, ending{c, errStreamIdle(d.idleTimeout), true})
+			case pressed && c.yieldsUnderPressure(now):
+				ended = append(ended, ending{c, errYielded(now.Sub(c.movedAt)), true})
+				c.yielded = true
 			}
 		}
 		for _, e := range ended { // off the list: each call ends once
@@ -167,6 +174,9 @@ func (d *deadlines) sweep() {
 			err := e.c.Context.Err()
 			if err == nil {
 				err = context.DeadlineExceeded
+				if e.c.yielded {
+					err = pressureEnd
+				}
 			}
 			e.c.end(err, e.cause, e.stalled)
 		}

@@ -40,8 +40,8 @@ func newHandler(cfg Config, d *drain, calls *callLimit, health *healthBudget, ag
 		grpcwebtext.Handler,                   // gRPC-Web text mode
 		requireHTTP2ForGRPC,                   // grpc_http1.go
 		checkConnectGET,                       // connectget.go
-		capUnaryBodies(cfg.MaxMessageBytes, clientStreams),                                                             // bodycap.go
-		newDeadlines(cfg.MaxCallDuration, cfg.BodyTimeout, cfg.StreamIdleTimeout, clientStreams, replyStreams).enforce, // deadline.go, idle.go
+		capUnaryBodies(cfg.MaxMessageBytes, clientStreams), // bodycap.go
+		calls.deadlines(newDeadlines(cfg.MaxCallDuration, cfg.BodyTimeout, cfg.StreamIdleTimeout, clientStreams, replyStreams)).enforce, // deadline.go, idle.go, pressure.go
 	}))
 }
 

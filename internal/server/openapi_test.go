@@ -7,11 +7,13 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"connectrpc.com/connect"
 	"github.com/pb33f/libopenapi"
@@ -82,6 +84,7 @@ func TestOpenAPIDocumentDescribesWhatIsServed(t *testing.T) {
 	exchanges := answers(t, srv, client)
 	exchanges = append(exchanges, shedAnswers(t)...)
 	exchanges = append(exchanges, failedStreams(t)...)
+	exchanges = append(exchanges, lateBody(t))
 
 	items := schema_validation.NewSchemaValidator(config.WithContentAssertions())
 	seen := make(map[string]bool) // "METHOD /path/template status media type"
@@ -222,6 +225,30 @@ func shedAnswers(t *testing.T) []exchange {
 	rest, err := io.ReadAll(held.Body)
 	assert.NoError(t, err, "rest of the held stream")
 	return append(out, exchange{label: "the held stream", req: req, res: held, got: append(first, rest...), docValid: true})
+}
+
+// lateBody draws the answer to a POST whose body does not come within
+// -body-timeout: the request declares a JSON body of 15 bytes, as
+// {"name":"eric"} is, and sends none.
+func lateBody(t *testing.T) exchange {
+	t.Helper()
+	srv := servertest.Start(t, server.Config{BodyTimeout: 200 * time.Millisecond})
+	conn, err := net.Dial("tcp", srv.Listener.Addr().String())
+	assert.NoError(t, err, "dial")
+	defer conn.Close()
+	_, err = io.WriteString(conn, "POST /v1/hello HTTP/1.1\r\nHost: "+srv.Listener.Addr().String()+
+		"\r\nContent-Type: application/json\r\nContent-Length: 15\r\n\r\n")
+	assert.NoError(t, err, "send the request's head")
+	req, err := http.NewRequest(http.MethodPost, srv.URL+"/v1/hello", strings.NewReader(`{"name":"eric"}`))
+	assert.NoError(t, err, "new request")
+	req.Header.Set("Content-Type", "application/json")
+	assert.NoError(t, conn.SetReadDeadline(time.Now().Add(30*time.Second)), "read deadline")
+	res, err := http.ReadResponse(bufio.NewReader(conn), req)
+	assert.NoError(t, err, "read the answer")
+	got, err := io.ReadAll(res.Body)
+	assert.NoError(t, err, "read the answer's body")
+	assert.Equal(t, res.StatusCode, http.StatusRequestTimeout, "a body late past -body-timeout: "+string(got))
+	return exchange{label: "late body", req: req, res: res, got: got, docValid: true}
 }
 
 // failedStreams draws a stream that fails after its first reply, in both
