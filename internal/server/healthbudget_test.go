@@ -98,8 +98,10 @@ func TestHealthWatchStreamsAreBounded(t *testing.T) {
 // connections of 200 silent calls, no per-connection share: finding 2) and
 // 20 × 250 silent Watch streams (finding 3): every kind of health check
 // still answers, neither shed by the in-flight limit nor refused by the
-// Watch streams' budget, while a normal call is shed (the attack is in
-// place). The time each took is logged; the issue asks for under 1 s.
+// Watch streams' budget (the calls past the slots were shed: the attack is
+// in place; a second on, the silent calls start to yield their slots one by
+// one, pressure.go). The time each took is logged; the issue asks for
+// under 1 s.
 func TestHealthAnswersWhileEverySlotIsHeld(t *testing.T) {
 	cfg := attackConfig()
 	cfg.MaxInflight, cfg.MaxInflightPerConn = 256, -1
@@ -108,10 +110,6 @@ func TestHealthAnswersWhileEverySlotIsHeld(t *testing.T) {
 	_, shed := openAllSilent(t, addr, sayHello, 3, 200, 3*200-256)
 	assert.True(t, shed >= 3*200-256, "silent calls past the slots shed: "+strconv.FormatInt(shed, 10))
 	openAllSilent(t, addr, healthWatch, 20, 250, 20*(250-server.MaxHealthWatchesPerConn))
-
-	client := rpc_packageconnect.NewHelloWorldServiceClient(servertest.H2CClient(t), srv.URL, connect.WithGRPC())
-	_, err := client.SayHello(ctx(t), &rpc.HelloRequest{Name: "eric"})
-	assert.Equal(t, connect.CodeOf(err), connect.CodeResourceExhausted, "a normal call while every slot is held ("+errText(err)+")")
 
 	for _, path := range []string{"/healthz", "/readyz"} {
 		start := time.Now()
