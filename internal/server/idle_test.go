@@ -76,7 +76,7 @@ func TestStreamIdleTimeoutEndsSilentStreams(t *testing.T) {
 		t.Parallel()
 		srv := servertest.Start(t, idleConfig())
 		reset := make(chan uint32, 1)
-		nonReader(t, srv.Listener.Addr().String(), reset)
+		nonReader(t, srv.Listener.Addr().String(), reset, nil)
 		select {
 		case code := <-reset:
 			t.Logf("stream reset with error code %d", code)
@@ -115,10 +115,10 @@ func TestStreamIdleTimeoutEndsSilentStreams(t *testing.T) {
 
 // nonReader opens a raw h2c connection to addr that gives the server no
 // flow-control window (SETTINGS_INITIAL_WINDOW_SIZE 0, no WINDOW_UPDATE),
-// and calls LotsOfReplies on stream 1: the server's first reply waits on the
-// window. It sends the error code of the server's RST_STREAM of stream 1 on
-// reset.
-func nonReader(t *testing.T, addr string, reset chan<- uint32) {
+// and sends the frames of a call on stream 1 with call (gRPC LotsOfReplies
+// when nil): the server's first reply waits on the window. It sends the
+// error code of the server's RST_STREAM of stream 1 on reset.
+func nonReader(t *testing.T, addr string, reset chan<- uint32, call func(w *bufio.Writer)) {
 	t.Helper()
 	conn, err := net.Dial("tcp", addr)
 	assert.NoError(t, err, "dial "+addr)
@@ -142,7 +142,11 @@ func nonReader(t *testing.T, addr string, reset chan<- uint32) {
 	w := bufio.NewWriter(conn)
 	_, _ = w.WriteString(h2frame.Preface)
 	_ = h2frame.Write(w, h2frame.Settings, 0, 0, []byte{0, 4, 0, 0, 0, 0}) // INITIAL_WINDOW_SIZE 0
-	_ = h2frame.Write(w, h2frame.Headers, h2frame.EndHeaders, 1, grpcBlock(addr, rpc_packageconnect.HelloWorldServiceLotsOfRepliesProcedure))
-	_ = h2frame.Write(w, h2frame.Data, h2frame.EndStream, 1, []byte{0, 0, 0, 0, 6, 0x0a, 4, 'e', 'r', 'i', 'c'})
+	if call == nil {
+		_ = h2frame.Write(w, h2frame.Headers, h2frame.EndHeaders, 1, grpcBlock(addr, rpc_packageconnect.HelloWorldServiceLotsOfRepliesProcedure))
+		_ = h2frame.Write(w, h2frame.Data, h2frame.EndStream, 1, []byte{0, 0, 0, 0, 6, 0x0a, 4, 'e', 'r', 'i', 'c'})
+	} else {
+		call(w)
+	}
 	assert.NoError(t, w.Flush(), "send the call")
 }

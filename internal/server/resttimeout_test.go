@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"io"
-	"net"
 	"net/http"
 	"strings"
 	"testing"
@@ -137,38 +136,14 @@ func TestStreamIdleTimeoutEndsRESTStreams(t *testing.T) {
 	})
 }
 
-// restNonReader opens a raw h2c connection to addr that gives the server no
-// flow-control window (SETTINGS_INITIAL_WINDOW_SIZE 0, no WINDOW_UPDATE),
-// and sends GET path on stream 1: the server's first reply waits on the
-// window. It sends the error code of the server's RST_STREAM of stream 1 on
-// reset.
+// restNonReader is nonReader for GET path (REST): the server's first reply
+// waits on a window the client never gives.
 func restNonReader(t *testing.T, addr, path string, reset chan<- uint32) {
 	t.Helper()
-	conn, err := net.Dial("tcp", addr)
-	assert.NoError(t, err, "dial "+addr)
-	t.Cleanup(func() { conn.Close() })
-	go func() {
-		r := bufio.NewReader(conn)
-		for {
-			f, err := h2frame.Read(r)
-			if err != nil {
-				return
-			}
-			switch {
-			case f.Type == h2frame.Settings && f.Flags&h2frame.Ack == 0:
-				_ = h2frame.Write(conn, h2frame.Settings, h2frame.Ack, 0, nil)
-			case f.Type == h2frame.RSTStream && f.Stream == 1 && len(f.Payload) == 4:
-				reset <- uint32(f.Payload[0])<<24 | uint32(f.Payload[1])<<16 | uint32(f.Payload[2])<<8 | uint32(f.Payload[3])
-				return
-			}
-		}
-	}()
-	block := []byte{0x82, 0x86} // :method GET, :scheme http
-	block = append(block, h2frame.Literal(":path", path)...)
-	block = append(block, h2frame.Literal(":authority", addr)...)
-	w := bufio.NewWriter(conn)
-	_, _ = w.WriteString(h2frame.Preface)
-	_ = h2frame.Write(w, h2frame.Settings, 0, 0, []byte{0, 4, 0, 0, 0, 0}) // INITIAL_WINDOW_SIZE 0
-	_ = h2frame.Write(w, h2frame.Headers, h2frame.EndHeaders|h2frame.EndStream, 1, block)
-	assert.NoError(t, w.Flush(), "send the call")
+	nonReader(t, addr, reset, func(w *bufio.Writer) {
+		block := []byte{0x82, 0x86} // :method GET, :scheme http
+		block = append(block, h2frame.Literal(":path", path)...)
+		block = append(block, h2frame.Literal(":authority", addr)...)
+		_ = h2frame.Write(w, h2frame.Headers, h2frame.EndHeaders|h2frame.EndStream, 1, block)
+	})
 }
