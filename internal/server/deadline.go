@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/hellorpc/hellorpc/internal/connlimit"
@@ -80,6 +81,7 @@ type deadlines struct {
 	idleTimeout   time.Duration            // of streams (idle.go); <= 0: none
 	counts        func(*http.Request) bool // the calls the in-flight limit counts; nil: none
 	pressure      func() bool              // every in-flight slot is taken; nil: never
+	yielded       *atomic.Int64            // counts the calls ended under pressure, when pressure is set
 	clientStreams map[string]bool          // paths whose bodies bodyTimeout does not bound
 	replyStreams  map[string]bool          // paths whose replies are streams
 
@@ -163,6 +165,7 @@ func (d *deadlines) sweep() {
 			case pressed && c.yieldsUnderPressure(now):
 				ended = append(ended, ending{c, errYielded(now.Sub(c.movedAt)), true})
 				c.yielded = true
+				d.yielded.Add(1)
 			}
 		}
 		for _, e := range ended { // off the list: each call ends once

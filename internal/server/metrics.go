@@ -62,6 +62,8 @@ func registerMetrics(m *metrics.Metrics, calls *callLimit, health *healthBudget,
 			func() float64 { return float64(calls.admit.inUse()) }),
 		counter("hellorpc_calls_shed_total", "Calls answered resource_exhausted because -max-inflight were in progress (after their wait in the queue, or at once when it was full), or their connection held its share (-max-inflight-per-conn).",
 			func() float64 { return float64(calls.shed.Load()) }),
+		counter("hellorpc_calls_yielded_total", "Calls ended resource_exhausted to free their slot while every -max-inflight slot was taken: each waited on its client (request or reply blocked) with no byte moved for 1 s.",
+			func() float64 { return float64(calls.yield.Load()) }),
 		gauge("hellorpc_draining", "1 while the server drains (health NOT_SERVING), else 0.", nil,
 			func() float64 {
 				if d.draining.Load() {

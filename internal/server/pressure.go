@@ -22,7 +22,7 @@ const pressureSilence = time.Second
 // deadlines has d end the calls l counts that wait on a silent client for
 // pressureSilence while l is under pressure, and returns d.
 func (l *callLimit) deadlines(d *deadlines) *deadlines {
-	d.counts, d.pressure = l.counts, l.underPressure
+	d.counts, d.pressure, d.yielded = l.counts, l.underPressure, &l.yield
 	return d
 }
 

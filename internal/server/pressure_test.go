@@ -10,6 +10,7 @@ import (
 
 	rpc "github.com/hellorpc/hellorpc/gen/rpc_package"
 	"github.com/hellorpc/hellorpc/gen/rpc_package/rpc_packageconnect"
+	"github.com/hellorpc/hellorpc/internal/metrics"
 	"github.com/hellorpc/hellorpc/internal/server"
 	"github.com/hellorpc/hellorpc/internal/server/servertest"
 	"github.com/hellorpc/hellorpc/internal/testkit/assert"
@@ -26,9 +27,10 @@ import (
 func TestSilentClientsYieldTheirSlotsUnderPressure(t *testing.T) {
 	t.Parallel()
 	const conns, perConn, inflight = 8, 2, 8
+	m := metrics.New()
 	srv := servertest.Start(t, server.Config{
 		MaxInflight: inflight, MaxInflightPerConn: perConn,
-		BodyTimeout: time.Hour, StreamIdleTimeout: time.Hour,
+		BodyTimeout: time.Hour, StreamIdleTimeout: time.Hour, Metrics: m,
 	})
 	addr := srv.Listener.Addr().String()
 	var answered atomic.Int64
@@ -48,6 +50,8 @@ func TestSilentClientsYieldTheirSlotsUnderPressure(t *testing.T) {
 	}
 	assert.True(t, answered.Load() >= want, "silent calls the server ended: "+
 		strconv.FormatInt(answered.Load(), 10)+", want at least "+strconv.FormatInt(want, 10))
+
+	assert.True(t, scrape(t, m.Handler())["hellorpc_calls_yielded_total"] >= 1, "hellorpc_calls_yielded_total counts the call that yielded")
 
 	client := rpc_packageconnect.NewHelloWorldServiceClient(servertest.H2CClient(t), srv.URL, connect.WithGRPC())
 	for i := range 5 {

@@ -27,6 +27,7 @@ type callLimit struct {
 	admit  *admission                                      // the slots, max of them, and the queue
 	share  *connShare                                      // the most of them one client holds (fairshare.go)
 	shed   atomic.Int64
+	yield  atomic.Int64 // calls ended under pressure (pressure.go)
 }
 
 // newCallLimit admits max calls at once, at most perConn of them (in flight
