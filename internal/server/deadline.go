@@ -166,6 +166,7 @@ func (d *deadlines) sweep() {
 				ended = append(ended, ending{c, errYielded(now.Sub(c.movedAt)), true})
 				c.yielded = true
 				d.yielded.Add(1)
+				pressed = false // one a sweep, the oldest first: the next sweep sees the slot it frees
 			}
 		}
 		for _, e := range ended { // off the list: each call ends once
