@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/http/httptrace"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -67,35 +68,51 @@ func TestClientsThatCancelAtTheirDeadlineAreNotCut(t *testing.T) {
 			// wait for one, no second connection is dialed.
 			transport := &http.Transport{Protocols: new(http.Protocols), HTTP2: &http.HTTP2Config{StrictMaxConcurrentRequests: true}}
 			transport.Protocols.SetUnencryptedHTTP2(true)
-			var dialer net.Dialer
-			var serverClosed atomic.Int64
+			var (
+				dialer       net.Dialer
+				serverClosed atomic.Int64
+				dialedMu     sync.Mutex
+				dialed       []*closeWatch
+			)
 			transport.DialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
 				c, err := dialer.DialContext(ctx, network, addr)
 				if err != nil {
 					return nil, err
 				}
-				return &closeWatch{Conn: c, byServer: &serverClosed}, nil
+				w := &closeWatch{Conn: c, byServer: &serverClosed}
+				dialedMu.Lock()
+				dialed = append(dialed, w)
+				dialedMu.Unlock()
+				return w, nil
 			}
 			t.Cleanup(transport.CloseIdleConnections)
 			hc := &http.Client{Transport: editHeaders{transport, withoutTimeout}}
 			client := rpc_packageconnect.NewHelloWorldServiceClient(hc, srv.URL, tc.opts...)
-			// One call first, so that the workers find its connection
-			// rather than each dialing its own.
-			_, err := client.SayHello(ctx(t), &rpc.HelloRequest{Name: "eric"})
-			assert.NoError(t, err, "SayHello")
 			var (
 				mu    sync.Mutex
 				codes = map[connect.Code]int{}
+				used  = map[net.Conn]bool{} // the connections calls went on
 				wg    sync.WaitGroup
 			)
+			traced := httptrace.WithClientTrace(t.Context(), &httptrace.ClientTrace{GotConn: func(info httptrace.GotConnInfo) {
+				mu.Lock()
+				used[info.Conn] = true
+				mu.Unlock()
+			}})
+			// One call first, so that the workers find its connection
+			// rather than each dialing its own.
+			first, cancel := context.WithTimeout(traced, 10*time.Second)
+			defer cancel()
+			_, err := client.SayHello(first, &rpc.HelloRequest{Name: "eric"})
+			assert.NoError(t, err, "SayHello")
 			for range tc.workers {
 				wg.Go(func() {
 					for range calls / tc.workers {
 						var code connect.Code
 						if tc.deadline < 10*time.Millisecond {
-							code = callCancelledAfterItsFirstReply(t.Context(), client, tc.deadline)
+							code = callCancelledAfterItsFirstReply(traced, client, tc.deadline)
 						} else {
-							code = callPastItsDeadline(t.Context(), client, tc.deadline)
+							code = callPastItsDeadline(traced, client, tc.deadline)
 						}
 						mu.Lock()
 						codes[code]++
@@ -113,7 +130,17 @@ func TestClientsThatCancelAtTheirDeadlineAreNotCut(t *testing.T) {
 			assert.Equal(t, scrape(t, m.Handler())["hellorpc_connections_flooded_total"], float64(0),
 				"connections the flood guard cut")
 			assert.Equal(t, serverClosed.Load(), int64(0), "connections the server closed")
-			assert.Equal(t, srv.Connections(), int64(1), "connections the client opened (a cut one is replaced)")
+			// A cut or retired connection is replaced, and the calls after it
+			// go on the new one. The client may also dial a connection that it
+			// then closes unused (net/http's pool races its HTTP/2 pool, seen
+			// under load: 16 dialed, all calls on one): the server did not
+			// cause those, and no call went on them.
+			dialedMu.Lock()
+			for i, c := range dialed {
+				t.Logf("connection %d of %d the client dialed: %d bytes written", i+1, len(dialed), c.written.Load())
+			}
+			dialedMu.Unlock()
+			assert.Equal(t, len(used), 1, "connections the calls went on (a cut one is replaced)")
 		})
 	}
 }
@@ -176,11 +203,19 @@ func callCancelledAfterItsFirstReply(parent context.Context, client rpc_packagec
 }
 
 // closeWatch is a client's connection that counts in byServer whether it
-// was closed by the server: a read failed before the client closed it.
+// was closed by the server: a read failed before the client closed it; and
+// the bytes the client wrote on it.
 type closeWatch struct {
 	net.Conn
 	byServer *atomic.Int64
 	once     sync.Once
+	written  atomic.Int64
+}
+
+func (c *closeWatch) Write(p []byte) (int, error) {
+	n, err := c.Conn.Write(p)
+	c.written.Add(int64(n))
+	return n, err
 }
 
 func (c *closeWatch) Read(p []byte) (int, error) {
