@@ -43,6 +43,7 @@ func TestAccessLogApartFromLogger(t *testing.T) {
 			assert.NoError(t, err, "SayHello")
 			res.Body.Close()
 			assert.Equal(t, res.StatusCode, http.StatusOK, "SayHello's status")
+			srv.WaitIdle(t) // the line is written once the handler returns
 			assert.Equal(t, len(logRecords(t, logs, "request")), tt.wantLogger, fmt.Sprintf("access lines in Logger's log:\n%s", logs))
 			assert.Equal(t, len(logRecords(t, access, "request")), tt.wantSelf, fmt.Sprintf("access lines in AccessLog's:\n%s", access))
 		})

@@ -117,6 +117,7 @@ func TestMetricsCountEveryProtocolAndCode(t *testing.T) {
 	do(h1, http.MethodPost, "/v1/hello", "application/json", `{"name":`, http.StatusBadRequest)
 	do(h1, http.MethodGet, "/", "", "", http.StatusOK) // the page: no RPC
 
+	srv.WaitIdle(t) // a call is measured once its handler returns
 	got := scrape(t, m.Handler())
 	for _, row := range []struct {
 		method, protocol, code string

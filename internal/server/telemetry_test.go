@@ -34,6 +34,7 @@ func TestClientTraceReachesServerSpanAndLog(t *testing.T) {
 	assert.NoError(t, err, "call")
 	res.Body.Close()
 	assert.Equal(t, res.StatusCode, http.StatusOK, "status")
+	srv.WaitIdle(t) // the span ends, and the line is written, once the handler returns
 
 	ended := spans.Ended()
 	assert.Equal(t, len(ended), 1, "server spans")

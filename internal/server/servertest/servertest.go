@@ -11,6 +11,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/hellorpc/hellorpc/internal/server"
 )
@@ -31,6 +32,7 @@ type Server struct {
 	mu       sync.Mutex
 	requests []Request
 	conns    atomic.Int64
+	active   atomic.Int64 // requests whose handler has not returned
 }
 
 // Start serves server.New(cfg) on 127.0.0.1 with server.Server.Serve, and
@@ -69,8 +71,24 @@ func (s *Server) record(next http.Handler) http.Handler {
 		s.mu.Lock()
 		s.requests = append(s.requests, Request{r.Proto, r.Method, r.URL.Path, r.Header.Get("Content-Type")})
 		s.mu.Unlock()
+		s.active.Add(1)
+		defer s.active.Add(-1)
 		next.ServeHTTP(w, r)
 	})
+}
+
+// WaitIdle waits until the handler of every request the server has begun
+// has returned: a client can read a whole response before its handler has
+// returned, so what the server does after answering (its access log line,
+// its metrics, the end of its span) may not be done yet when a call
+// returns. It fails t after 30 s (a test's call that never ends).
+func (s *Server) WaitIdle(t testing.TB) {
+	t.Helper()
+	for start := time.Now(); s.active.Load() > 0; time.Sleep(time.Millisecond) {
+		if time.Since(start) > 30*time.Second {
+			t.Fatalf("%d requests still in their handlers after 30 s", s.active.Load())
+		}
+	}
 }
 
 // countingListener counts the connections it accepts.
