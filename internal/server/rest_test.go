@@ -314,6 +314,7 @@ func TestRESTPassesTheMiddleware(t *testing.T) {
 	assert.Equal(t, res.StatusCode, http.StatusNoContent, "preflight status")
 	assert.Equal(t, res.Header.Get("Access-Control-Allow-Origin"), "https://page.example", "preflight allows the origin")
 
+	srv.WaitIdle(t) // a line is written once its handler returns
 	var line struct{ Path, Protocol, Code string }
 	for _, l := range strings.Split(strings.TrimSpace(logs.String()), "\n") {
 		if strings.Contains(l, `"/v1/hello/eric"`) {

@@ -68,6 +68,7 @@ func TestMountedServiceIsServedAsTheGreeter(t *testing.T) {
 		assert.NoError(t, err, "call of the mounted service")
 		assert.Equal(t, string(res.Msg.GetPayload().GetData()), "deadline", "the mounted service's answer (the client sent its timeout)")
 	}
+	srv.WaitIdle(t) // a line is written once its handler returns
 	assert.Contains(t, logs.String(), `"path":"`+conformancev1connect.ConformanceServiceUnaryProcedure+`","protocol":"grpc"`, "the access log of the mounted service's calls")
 
 	status, body := post(t, h2c, srv.URL+"/grpc.health.v1.Health/Check", `{"service":"`+conformancev1connect.ConformanceServiceName+`"}`)
