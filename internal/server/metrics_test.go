@@ -22,14 +22,20 @@ import (
 	"github.com/hellorpc/hellorpc/internal/testkit/assert"
 )
 
-// scrape returns the samples of a Prometheus text exposition, by series.
-func scrape(t *testing.T, h http.Handler) map[string]float64 {
+// exposition returns what a scrape of h gets: its Prometheus text exposition.
+func exposition(t *testing.T, h http.Handler) string {
 	t.Helper()
 	rec := httptest.NewRecorder()
 	h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
 	assert.Equal(t, rec.Code, http.StatusOK, "scrape")
+	return rec.Body.String()
+}
+
+// scrape returns the samples of a Prometheus text exposition, by series.
+func scrape(t *testing.T, h http.Handler) map[string]float64 {
+	t.Helper()
 	out := map[string]float64{}
-	sc := bufio.NewScanner(rec.Body)
+	sc := bufio.NewScanner(strings.NewReader(exposition(t, h)))
 	for sc.Scan() {
 		line := sc.Text()
 		if line == "" || strings.HasPrefix(line, "#") {
